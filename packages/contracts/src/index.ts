@@ -1,0 +1,5 @@
+export * from './ids.ts';
+export * from './money.ts';
+export * from './problem.ts';
+export * from './shows.ts';
+export * from './tokens.ts';
