@@ -1,11 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
-// One run over every workspace. Each project names its own test files; the slow, real-server and
-// browser suites live beside the code they prove, like the unit tests.
+// One run over every workspace: each workspace owns a vitest.config.ts (defineProject) naming its
+// tests, which live beside the code they prove.
 export default defineConfig({
   test: {
-    projects: [
-      { test: { name: 'contracts', root: 'packages/contracts', include: ['src/**/*.test.ts'] } },
-    ],
+    projects: ['packages/*/vitest.config.ts', '{edge-api,sfu,transcoder,web}/vitest.config.ts'],
+    reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
   },
 });
