@@ -1,0 +1,64 @@
+import { Problem, Show, ShowList, newId } from '@mytaek1/contracts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from './app.ts';
+import type { SqlDatabase } from './db/database.ts';
+import { migrateToLatest } from './db/migrations.ts';
+import { openPGlite } from './db/pglite.ts';
+import { SqlShowStore } from './db/show-store.ts';
+import { seedDemoData } from './seed.ts';
+
+let database: SqlDatabase;
+let app: ReturnType<typeof createApp>;
+
+beforeAll(async () => {
+  database = await openPGlite();
+  await migrateToLatest(database.db);
+  await seedDemoData(database.db);
+  app = createApp({ shows: new SqlShowStore(database.db) });
+});
+afterAll(() => database.close());
+
+describe('GET /v1/shows', () => {
+  it('lists the seeded show as upcoming, with its seller', async () => {
+    const response = await app.request('/v1/shows');
+    expect(response.status).toBe(200);
+    const list = ShowList.parse(await response.json());
+    expect(list.live).toEqual([]);
+    expect(list.upcoming).toHaveLength(1);
+    expect(list.upcoming[0]).toMatchObject({ title: 'Autumn layers, live', sellerName: 'Mina’s Closet', status: 'scheduled', startedAt: null });
+  });
+
+  it('reads one show by id', async () => {
+    const { upcoming } = ShowList.parse(await (await app.request('/v1/shows')).json());
+    const response = await app.request(`/v1/shows/${upcoming[0]!.id}`);
+    expect(Show.parse(await response.json())).toEqual(upcoming[0]);
+  });
+
+  it('answers an unknown id with a 404 problem and a malformed one with a 400 naming the field', async () => {
+    const missing = await app.request(`/v1/shows/${newId()}`);
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('content-type')).toBe('application/problem+json');
+    expect(Problem.parse(await missing.json()).title).toBe('Not found');
+
+    const malformed = await app.request('/v1/shows/not-an-id');
+    expect(malformed.status).toBe(400);
+    const problem = Problem.parse(await malformed.json());
+    expect(problem.errors).toEqual([{ path: 'id', message: 'must be a UUIDv7 identifier' }]);
+  });
+});
+
+describe('seeding', () => {
+  it('seeds once: a second run leaves existing data alone', async () => {
+    expect(await seedDemoData(database.db)).toBe(false);
+    const { count } = await database.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
+    expect(Number(count)).toBe(2);
+  });
+});
+
+describe('the OpenAPI document', () => {
+  it('describes the show routes', async () => {
+    const doc = (await (await app.request('/openapi.json')).json()) as { openapi: string; paths: Record<string, unknown> };
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/shows', '/v1/shows/{id}']));
+  });
+});

@@ -1,0 +1,31 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { HTTPException } from 'hono/http-exception';
+import { DomainError } from './domain/errors.ts';
+import type { ShowStore } from './domain/shows.ts';
+import { problemFor, problemResponse } from './problems.ts';
+import { showRoutes } from './routes/shows.ts';
+import { validationHook } from './validation.ts';
+
+/** What the app needs from the outside world; the Node and Worker entries each assemble one. */
+export interface AppServices {
+  shows: ShowStore;
+}
+
+export function createApp(services: AppServices) {
+  const app = new OpenAPIHono({ defaultHook: validationHook });
+  app.onError((error, c) => {
+    if (error instanceof DomainError) return problemResponse(problemFor(error.code, error.message));
+    if (error instanceof HTTPException) return problemResponse({ type: 'about:blank', title: error.message || 'Error', status: error.status });
+    console.error(`${c.req.method} ${c.req.path} failed:`, error);
+    return problemResponse({ type: 'about:blank', title: 'Internal error', status: 500, detail: 'the server could not complete the request' });
+  });
+  app.notFound((c) => problemResponse(problemFor('not_found', `no route for ${c.req.method} ${c.req.path}`)));
+
+  const routes = app
+    .get('/healthz', (c) => c.json({ ok: true }))
+    .route('/v1/shows', showRoutes(services));
+  app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'MyTaek1 edge API', version: '0.1.0' } });
+  return routes;
+}
+
+export type AppType = ReturnType<typeof createApp>;

@@ -1,0 +1,66 @@
+import { type Kysely, sql } from 'kysely';
+import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration';
+
+/**
+ * Migrations are code, listed here in order, written with Kysely's schema builder so that the same
+ * steps run on MySQL (PlanetScale) and Postgres (Neon, PGlite). Never edit a released migration:
+ * add the next one.
+ */
+const migrations: Record<string, Migration> = {
+  '0001_accounts_catalog_shows': {
+    async up(db) {
+      await db.schema
+        .createTable('users')
+        .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+        .addColumn('email', 'varchar(254)', (c) => c.notNull().unique())
+        .addColumn('display_name', 'varchar(64)', (c) => c.notNull())
+        .addColumn('role', 'varchar(16)', (c) => c.notNull())
+        .addColumn('password_hash', 'varchar(255)', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('products')
+        .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+        .addColumn('seller_id', 'varchar(36)', (c) => c.notNull().references('users.id'))
+        .addColumn('title', 'varchar(200)', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('image_urls', 'text', (c) => c.notNull())
+        .addColumn('price_amount', 'bigint', (c) => c.notNull())
+        .addColumn('currency', 'char(3)', (c) => c.notNull())
+        .addColumn('stock', 'integer', (c) => c.notNull())
+        .addColumn('status', 'varchar(16)', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addCheckConstraint('products_stock_nonnegative', sql`stock >= 0`)
+        .execute();
+      await db.schema.createIndex('products_seller').on('products').columns(['seller_id', 'status']).execute();
+      await db.schema
+        .createTable('shows')
+        .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+        .addColumn('seller_id', 'varchar(36)', (c) => c.notNull().references('users.id'))
+        .addColumn('title', 'varchar(200)', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('status', 'varchar(16)', (c) => c.notNull())
+        .addColumn('scheduled_at', 'bigint', (c) => c.notNull())
+        .addColumn('started_at', 'bigint')
+        .addColumn('ended_at', 'bigint')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema.createIndex('shows_status_scheduled').on('shows').columns(['status', 'scheduled_at']).execute();
+      await db.schema.createIndex('shows_seller').on('shows').columns(['seller_id']).execute();
+    },
+  },
+};
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+/** Brings the schema up to date; throws with the failing migration's name if one fails. */
+export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+  const { error, results = [] } = await new Migrator({ db, provider }).migrateToLatest();
+  const failed = results.find((r) => r.status === 'Error');
+  if (error) {
+    throw new Error(`migration ${failed?.migrationName ?? '(unknown)'} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,13 @@
+import { Pool } from '@neondatabase/serverless';
+import { PostgresDialect } from 'kysely';
+import { openDatabase, type SqlDatabase } from './database.ts';
+
+/**
+ * Neon over its WebSocket protocol: Neon's Pool speaks the node-postgres interface, so Kysely's own
+ * Postgres dialect drives it (transactions included). On Node, set `neonConfig.webSocketConstructor`
+ * before the first query; Workers have WebSocket built in.
+ */
+export function openNeon(connectionString: string, { maxConnections = 10 } = {}): SqlDatabase {
+  const pool = new Pool({ connectionString, max: maxConnections });
+  return openDatabase(new PostgresDialect({ pool }), 'postgres');
+}

@@ -1,0 +1,52 @@
+import type { Generated } from 'kysely';
+
+/**
+ * The SQL schema as Kysely sees it. Instants are BIGINT epoch milliseconds and money BIGINT minor
+ * units, so one set of queries means the same on MySQL and Postgres; drivers hand BIGINT back as a
+ * string or a number, which the stores normalise with Number().
+ */
+export interface Database {
+  users: UsersTable;
+  products: ProductsTable;
+  shows: ShowsTable;
+}
+
+type BigIntColumn = string | number;
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  display_name: string;
+  role: 'shopper' | 'seller' | 'admin';
+  password_hash: string;
+  created_at: BigIntColumn;
+}
+
+export interface ProductsTable {
+  id: string;
+  seller_id: string;
+  title: string;
+  description: string;
+  /** JSON array of image URLs, kept as text so MySQL and Postgres read it alike. */
+  image_urls: string;
+  price_amount: BigIntColumn;
+  currency: string;
+  stock: number;
+  status: 'active' | 'archived';
+  created_at: BigIntColumn;
+  updated_at: BigIntColumn;
+}
+
+export interface ShowsTable {
+  id: string;
+  seller_id: string;
+  title: string;
+  description: string;
+  status: 'scheduled' | 'live' | 'ended';
+  scheduled_at: BigIntColumn;
+  started_at: BigIntColumn | null;
+  ended_at: BigIntColumn | null;
+  created_at: BigIntColumn;
+  /** Bumped on every write: lifecycle transitions are conditional on it, so two racing writers cannot both win. */
+  version: Generated<number>;
+}

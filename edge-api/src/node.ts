@@ -1,0 +1,72 @@
+/**
+ * The edge API on Node (`npm start`, self-hosting): the same Hono app as the Worker, over the
+ * embedded PGlite by default, or PlanetScale / Neon by configuration.
+ */
+import { join } from 'node:path';
+import { serve } from '@hono/node-server';
+import { createApp } from './app.ts';
+import { loadNodeConfig, type NodeConfig } from './config.ts';
+import type { SqlDatabase } from './db/database.ts';
+import { migrateToLatest } from './db/migrations.ts';
+import { SqlShowStore } from './db/show-store.ts';
+import { seedDemoData } from './seed.ts';
+
+async function openConfiguredDatabase(config: NodeConfig): Promise<SqlDatabase> {
+  switch (config.DATABASE_DRIVER) {
+    case 'pglite': {
+      const { openPGlite } = await import('./db/pglite.ts');
+      return openPGlite(join(config.DATA_DIR, 'pg'));
+    }
+    case 'planetscale': {
+      const { openPlanetScale } = await import('./db/planetscale.ts');
+      return openPlanetScale(config.DATABASE_URL!);
+    }
+    case 'neon': {
+      const [{ neonConfig }, { default: WebSocket }, { openNeon }] = await Promise.all([
+        import('@neondatabase/serverless'),
+        import('ws'),
+        import('./db/neon.ts'),
+      ]);
+      neonConfig.webSocketConstructor = WebSocket;
+      if (config.NEON_LOCAL_ENDPOINT) useLocalNeonEndpoint(neonConfig, new URL(config.NEON_LOCAL_ENDPOINT));
+      return openNeon(config.DATABASE_URL!);
+    }
+  }
+}
+
+/** Points Neon's driver at a Neon-protocol endpoint on plain HTTP and WebSocket (packages/local-cloud). */
+function useLocalNeonEndpoint(neonConfig: typeof import('@neondatabase/serverless').neonConfig, endpoint: URL): void {
+  neonConfig.fetchEndpoint = () => new URL('/sql', endpoint).href;
+  neonConfig.wsProxy = (host, port) => `${endpoint.host}/v1?address=${host}:${port}`;
+  neonConfig.useSecureWebSocket = false;
+  neonConfig.pipelineTLS = false;
+  neonConfig.pipelineConnect = false;
+}
+
+export async function startEdgeApi(config: NodeConfig = loadNodeConfig()) {
+  const database = await openConfiguredDatabase(config);
+  const applied = await migrateToLatest(database.db);
+  if (applied.length) console.log(`edge-api: applied migrations ${applied.join(', ')}`);
+  if (config.SEED_DEMO_DATA && (await seedDemoData(database.db))) console.log('edge-api: seeded demo seller, shopper, products and a scheduled show');
+
+  const app = createApp({ shows: new SqlShowStore(database.db) });
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const s = serve({ fetch: app.fetch, hostname: config.EDGE_API_HOST, port: config.EDGE_API_PORT }, () => resolve(s));
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.EDGE_API_PORT;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${config.EDGE_API_HOST}:${port}`,
+    close: () =>
+      (closing ??= new Promise<void>((resolve) => server.close(() => resolve())).then(() => database.close())),
+  };
+}
+
+if (import.meta.main) {
+  const api = await startEdgeApi();
+  console.log(`edge-api: listening on ${api.url} (OpenAPI at ${api.url}/openapi.json)`);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => void api.close().then(() => process.exit(0)));
+  }
+}
