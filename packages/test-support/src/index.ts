@@ -1,0 +1,3 @@
+export * from './chromium.ts';
+export * from './ports.ts';
+export * from './processes.ts';
