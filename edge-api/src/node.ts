@@ -11,7 +11,7 @@ import { migrateToLatest } from './db/migrations.ts';
 import { SqlShowStore } from './db/show-store.ts';
 import { seedDemoData } from './seed.ts';
 
-async function openConfiguredDatabase(config: NodeConfig): Promise<SqlDatabase> {
+export async function openConfiguredDatabase(config: NodeConfig): Promise<SqlDatabase> {
   switch (config.DATABASE_DRIVER) {
     case 'pglite': {
       const { openPGlite } = await import('./db/pglite.ts');

@@ -1,5 +1,5 @@
 import { Pool } from '@neondatabase/serverless';
-import { PostgresDialect } from 'kysely';
+import { PostgresDialect, type PostgresPool } from 'kysely';
 import { openDatabase, type SqlDatabase } from './database.ts';
 
 /**
@@ -9,5 +9,6 @@ import { openDatabase, type SqlDatabase } from './database.ts';
  */
 export function openNeon(connectionString: string, { maxConnections = 10 } = {}): SqlDatabase {
   const pool = new Pool({ connectionString, max: maxConnections });
-  return openDatabase(new PostgresDialect({ pool }), 'postgres');
+  // Neon's Pool is node-postgres' Pool at run time; its typings differ only in Client's overloads.
+  return openDatabase(new PostgresDialect({ pool: pool as unknown as PostgresPool }), 'postgres');
 }

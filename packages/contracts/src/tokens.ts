@@ -72,8 +72,9 @@ export async function verifyToken(
   return { ok: true, claims: parsed.data };
 }
 
-const keys = new Map<string, Promise<CryptoKey>>();
-function hmacKey(secret: string): Promise<CryptoKey> {
+type HmacKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
+const keys = new Map<string, Promise<HmacKey>>();
+function hmacKey(secret: string): Promise<HmacKey> {
   if (secret.length < 32) throw new Error('token secret must be at least 32 characters');
   let key = keys.get(secret);
   if (!key) {
