@@ -4,8 +4,9 @@ import { createApp } from './app.ts';
 import type { SqlDatabase } from './db/database.ts';
 import { migrateToLatest } from './db/migrations.ts';
 import { openPGlite } from './db/pglite.ts';
-import { SqlShowStore } from './db/show-store.ts';
+import { MemoryRateLimiter } from './adapters/memory-rate-limiter.ts';
 import { seedDemoData } from './seed.ts';
+import { sqlServices } from './services.ts';
 
 let database: SqlDatabase;
 let app: ReturnType<typeof createApp>;
@@ -14,7 +15,7 @@ beforeAll(async () => {
   database = await openPGlite();
   await migrateToLatest(database.db);
   await seedDemoData(database.db);
-  app = createApp({ shows: new SqlShowStore(database.db) });
+  app = createApp(sqlServices(database, { secret: 'a-test-secret-that-is-long-enough-to-use', loginLimiter: new MemoryRateLimiter({ limit: 5, windowMs: 60_000 }) }));
 });
 afterAll(() => database.close());
 

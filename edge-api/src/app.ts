@@ -1,28 +1,41 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
+import type { Accounts } from './domain/accounts.ts';
 import { DomainError } from './domain/errors.ts';
+import type { RateLimiter } from './domain/rate-limit.ts';
 import type { ShowStore } from './domain/shows.ts';
+import { type AuthEnv, authenticate } from './middleware/authenticate.ts';
 import { problemFor, problemResponse } from './problems.ts';
+import { authRoutes } from './routes/auth.ts';
 import { showRoutes } from './routes/shows.ts';
 import { validationHook } from './validation.ts';
 
-/** What the app needs from the outside world; the Node and Worker entries each assemble one. */
+/** What the app needs from the outside world; the Node and Worker entries each assemble one (services.ts). */
 export interface AppServices {
   shows: ShowStore;
+  accounts: Accounts;
+  loginLimiter: RateLimiter;
+  /** Signs session cookies. */
+  cookieSecret: string;
 }
 
 export function createApp(services: AppServices) {
-  const app = new OpenAPIHono({ defaultHook: validationHook });
+  const app = new OpenAPIHono<AuthEnv>({ defaultHook: validationHook });
   app.onError((error, c) => {
-    if (error instanceof DomainError) return problemResponse(problemFor(error.code, error.message));
+    if (error instanceof DomainError) {
+      const headers: Record<string, string> = error.retryAfterMs === undefined ? {} : { 'retry-after': String(Math.ceil(error.retryAfterMs / 1000)) };
+      return problemResponse(problemFor(error.code, error.message), headers);
+    }
     if (error instanceof HTTPException) return problemResponse({ type: 'about:blank', title: error.message || 'Error', status: error.status });
     console.error(`${c.req.method} ${c.req.path} failed:`, error);
     return problemResponse({ type: 'about:blank', title: 'Internal error', status: 500, detail: 'the server could not complete the request' });
   });
   app.notFound((c) => problemResponse(problemFor('not_found', `no route for ${c.req.method} ${c.req.path}`)));
+  app.use('/v1/*', authenticate(services.accounts, services.cookieSecret));
 
   const routes = app
     .get('/healthz', (c) => c.json({ ok: true }))
+    .route('/v1/auth', authRoutes(services))
     .route('/v1/shows', showRoutes(services));
   app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'MyTaek1 edge API', version: '0.1.0' } });
   return routes;

@@ -8,8 +8,9 @@ import { createApp } from './app.ts';
 import { loadNodeConfig, type NodeConfig } from './config.ts';
 import type { SqlDatabase } from './db/database.ts';
 import { migrateToLatest } from './db/migrations.ts';
-import { SqlShowStore } from './db/show-store.ts';
+import { MemoryRateLimiter } from './adapters/memory-rate-limiter.ts';
 import { seedDemoData } from './seed.ts';
+import { sqlServices } from './services.ts';
 
 export async function openConfiguredDatabase(config: NodeConfig): Promise<SqlDatabase> {
   switch (config.DATABASE_DRIVER) {
@@ -49,7 +50,9 @@ export async function startEdgeApi(config: NodeConfig = loadNodeConfig()) {
   if (applied.length) console.log(`edge-api: applied migrations ${applied.join(', ')}`);
   if (config.SEED_DEMO_DATA && (await seedDemoData(database.db))) console.log('edge-api: seeded demo seller, shopper, products and a scheduled show');
 
-  const app = createApp({ shows: new SqlShowStore(database.db) });
+  // Five sign-in attempts a minute per account: enough for typos, useless for guessing.
+  const loginLimiter = new MemoryRateLimiter({ limit: 5, windowMs: 60_000 });
+  const app = createApp(sqlServices(database, { secret: config.TOKEN_SECRET, loginLimiter }));
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: config.EDGE_API_HOST, port: config.EDGE_API_PORT }, () => resolve(s));
   });

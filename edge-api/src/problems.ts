@@ -10,6 +10,7 @@ const STATUS_BY_CODE: Record<DomainErrorCode, { status: number; title: string }>
   forbidden: { status: 403, title: 'Not allowed' },
   not_found: { status: 404, title: 'Not found' },
   conflict: { status: 409, title: 'Conflict' },
+  rate_limited: { status: 429, title: 'Too many attempts' },
 };
 
 export function problemFor(code: DomainErrorCode, detail: string, errors?: Problem['errors']): Problem {
@@ -17,6 +18,6 @@ export function problemFor(code: DomainErrorCode, detail: string, errors?: Probl
   return { type: `https://mytaek1.dev/problems/${code.replace('_', '-')}`, title, status, detail, ...(errors ? { errors } : {}) };
 }
 
-export function problemResponse(problem: Problem): Response {
-  return new Response(JSON.stringify(problem), { status: problem.status, headers: { 'content-type': PROBLEM_CONTENT_TYPE } });
+export function problemResponse(problem: Problem, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(problem), { status: problem.status, headers: { 'content-type': PROBLEM_CONTENT_TYPE, ...headers } });
 }

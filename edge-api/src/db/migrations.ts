@@ -18,6 +18,15 @@ const migrations: Record<string, Migration> = {
         .addColumn('password_hash', 'varchar(255)', (c) => c.notNull())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .execute();
+      // A session row is keyed by the SHA-256 of its token: a leaked table does not leak sessions.
+      await db.schema
+        .createTable('sessions')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('user_id', 'varchar(36)', (c) => c.notNull().references('users.id'))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('sessions_user').on('sessions').columns(['user_id']).execute();
       await db.schema
         .createTable('products')
         .addColumn('id', 'varchar(36)', (c) => c.primaryKey())

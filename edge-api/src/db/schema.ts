@@ -7,6 +7,7 @@ import type { Generated } from 'kysely';
  */
 export interface Database {
   users: UsersTable;
+  sessions: SessionsTable;
   products: ProductsTable;
   shows: ShowsTable;
 }
@@ -20,6 +21,13 @@ export interface UsersTable {
   role: 'shopper' | 'seller' | 'admin';
   password_hash: string;
   created_at: BigIntColumn;
+}
+
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  created_at: BigIntColumn;
+  expires_at: BigIntColumn;
 }
 
 export interface ProductsTable {

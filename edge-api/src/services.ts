@@ -1,0 +1,35 @@
+import { newId } from '@mytaek1/contracts';
+import type { AppServices } from './app.ts';
+import { hashPassword, verifyPassword } from './auth/password.ts';
+import { webCryptoSessionTokens } from './auth/session-tokens.ts';
+import type { SqlDatabase } from './db/database.ts';
+import { SqlSessionStore } from './db/session-store.ts';
+import { SqlShowStore } from './db/show-store.ts';
+import { SqlUserStore } from './db/user-store.ts';
+import { Accounts } from './domain/accounts.ts';
+import type { RateLimiter } from './domain/rate-limit.ts';
+
+export interface ServiceOptions {
+  /** The deployment's shared secret: signs session cookies here and admission tokens for the sfu and realtime rooms. */
+  secret: string;
+  loginLimiter: RateLimiter;
+  now?: () => number;
+}
+
+/** Wires the domain to SQL stores and Web Crypto; the same on Workers, on Node and in tests. */
+export function sqlServices(database: SqlDatabase, { secret, loginLimiter, now = Date.now }: ServiceOptions): AppServices {
+  const { db } = database;
+  return {
+    shows: new SqlShowStore(db),
+    accounts: new Accounts({
+      users: new SqlUserStore(db),
+      sessions: new SqlSessionStore(db),
+      passwords: { hash: hashPassword, verify: verifyPassword },
+      tokens: webCryptoSessionTokens,
+      now,
+      newId: () => newId(now()),
+    }),
+    loginLimiter,
+    cookieSecret: secret,
+  };
+}

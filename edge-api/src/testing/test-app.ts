@@ -1,0 +1,27 @@
+import { MemoryRateLimiter } from '../adapters/memory-rate-limiter.ts';
+import { createApp } from '../app.ts';
+import type { SqlDatabase } from '../db/database.ts';
+import { migrateToLatest } from '../db/migrations.ts';
+import { openPGlite } from '../db/pglite.ts';
+import { sqlServices } from '../services.ts';
+
+export const TEST_SECRET = 'a-test-secret-that-is-long-enough-to-use';
+
+export interface TestApp {
+  app: ReturnType<typeof createApp>;
+  database: SqlDatabase;
+  close(): Promise<void>;
+}
+
+/** The real app over a real, migrated database (an in-memory PGlite unless one is given). */
+export async function createTestApp({ database, loginLimit = 5 }: { database?: SqlDatabase; loginLimit?: number } = {}): Promise<TestApp> {
+  const db = database ?? (await openPGlite());
+  await migrateToLatest(db.db);
+  const app = createApp(sqlServices(db, { secret: TEST_SECRET, loginLimiter: new MemoryRateLimiter({ limit: loginLimit, windowMs: 60_000 }) }));
+  return { app, database: db, close: () => db.close() };
+}
+
+/** A JSON request for `app.request()`. */
+export function jsonRequest(method: string, body: unknown, headers: Record<string, string> = {}): RequestInit {
+  return { method, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
+}
