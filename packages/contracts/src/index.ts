@@ -1,3 +1,4 @@
+export * from './accounts.ts';
 export * from './ids.ts';
 export * from './money.ts';
 export * from './problem.ts';
