@@ -1,22 +1,27 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
 import type { Accounts } from './domain/accounts.ts';
+import type { ProductStore } from './domain/catalog.ts';
 import { DomainError } from './domain/errors.ts';
 import type { RateLimiter } from './domain/rate-limit.ts';
 import type { ShowStore } from './domain/shows.ts';
 import { type AuthEnv, authenticate } from './middleware/authenticate.ts';
 import { problemFor, problemResponse } from './problems.ts';
 import { authRoutes } from './routes/auth.ts';
+import { productRoutes } from './routes/products.ts';
 import { showRoutes } from './routes/shows.ts';
 import { validationHook } from './validation.ts';
 
 /** What the app needs from the outside world; the Node and Worker entries each assemble one (services.ts). */
 export interface AppServices {
   shows: ShowStore;
+  products: ProductStore;
   accounts: Accounts;
   loginLimiter: RateLimiter;
   /** Signs session cookies. */
   cookieSecret: string;
+  now: () => number;
+  newId: () => string;
 }
 
 export function createApp(services: AppServices) {
@@ -36,6 +41,7 @@ export function createApp(services: AppServices) {
   const routes = app
     .get('/healthz', (c) => c.json({ ok: true }))
     .route('/v1/auth', authRoutes(services))
+    .route('/v1/products', productRoutes(services))
     .route('/v1/shows', showRoutes(services));
   app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'MyTaek1 edge API', version: '0.1.0' } });
   return routes;

@@ -3,6 +3,7 @@ import type { AppServices } from './app.ts';
 import { hashPassword, verifyPassword } from './auth/password.ts';
 import { webCryptoSessionTokens } from './auth/session-tokens.ts';
 import type { SqlDatabase } from './db/database.ts';
+import { SqlProductStore } from './db/product-store.ts';
 import { SqlSessionStore } from './db/session-store.ts';
 import { SqlShowStore } from './db/show-store.ts';
 import { SqlUserStore } from './db/user-store.ts';
@@ -19,17 +20,21 @@ export interface ServiceOptions {
 /** Wires the domain to SQL stores and Web Crypto; the same on Workers, on Node and in tests. */
 export function sqlServices(database: SqlDatabase, { secret, loginLimiter, now = Date.now }: ServiceOptions): AppServices {
   const { db } = database;
+  const makeId = () => newId(now());
   return {
     shows: new SqlShowStore(db),
+    products: new SqlProductStore(db),
     accounts: new Accounts({
       users: new SqlUserStore(db),
       sessions: new SqlSessionStore(db),
       passwords: { hash: hashPassword, verify: verifyPassword },
       tokens: webCryptoSessionTokens,
       now,
-      newId: () => newId(now()),
+      newId: makeId,
     }),
     loginLimiter,
     cookieSecret: secret,
+    now,
+    newId: makeId,
   };
 }

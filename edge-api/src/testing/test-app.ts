@@ -25,3 +25,14 @@ export async function createTestApp({ database, loginLimit = 5 }: { database?: S
 export function jsonRequest(method: string, body: unknown, headers: Record<string, string> = {}): RequestInit {
   return { method, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
 }
+
+let accountCounter = 0;
+
+/** Signs up a fresh account with `role` and returns its id and the headers that act as it. */
+export async function signUpAs(app: TestApp['app'], role: 'shopper' | 'seller', displayName = `${role} ${++accountCounter}`) {
+  const email = `${role}-${crypto.randomUUID()}@example.com`;
+  const response = await app.request('/v1/auth/signup', jsonRequest('POST', { email, password: 'a long enough password', displayName, role }));
+  if (response.status !== 201) throw new Error(`sign-up failed: ${response.status} ${await response.text()}`);
+  const { user, token } = (await response.json()) as { user: { id: string }; token: string };
+  return { id: user.id, headers: { authorization: `Bearer ${token}` } };
+}

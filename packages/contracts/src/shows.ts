@@ -27,3 +27,10 @@ export const ShowList = z.object({
   ended: z.array(Show),
 });
 export type ShowList = z.infer<typeof ShowList>;
+
+export const ScheduleShowRequest = z.object({
+  title: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
+  description: z.string().max(5000, 'must be at most 5000 characters').default(''),
+  scheduledAt: Instant,
+});
+export type ScheduleShowRequest = z.input<typeof ScheduleShowRequest>;
