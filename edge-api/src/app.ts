@@ -5,21 +5,27 @@ import type { ProductStore } from './domain/catalog.ts';
 import { DomainError } from './domain/errors.ts';
 import type { RateLimiter } from './domain/rate-limit.ts';
 import type { ShowStore } from './domain/shows.ts';
+import type { StreamKeyStore } from './domain/stream-keys.ts';
 import { type AuthEnv, authenticate } from './middleware/authenticate.ts';
 import { problemFor, problemResponse } from './problems.ts';
+import { admissionRoutes } from './routes/admission.ts';
 import { authRoutes } from './routes/auth.ts';
 import { productRoutes } from './routes/products.ts';
 import { showRoutes } from './routes/shows.ts';
+import { streamKeyRoutes } from './routes/stream-keys.ts';
 import { validationHook } from './validation.ts';
 
 /** What the app needs from the outside world; the Node and Worker entries each assemble one (services.ts). */
 export interface AppServices {
   shows: ShowStore;
   products: ProductStore;
+  streamKeys: StreamKeyStore;
   accounts: Accounts;
   loginLimiter: RateLimiter;
-  /** Signs session cookies. */
-  cookieSecret: string;
+  /** The deployment's shared secret: signs session cookies and admission tokens, authenticates the transcoder. */
+  secret: string;
+  /** Where OBS publishes, shown beside the stream key. */
+  rtmpUrl: string;
   now: () => number;
   newId: () => string;
 }
@@ -36,13 +42,17 @@ export function createApp(services: AppServices) {
     return problemResponse({ type: 'about:blank', title: 'Internal error', status: 500, detail: 'the server could not complete the request' });
   });
   app.notFound((c) => problemResponse(problemFor('not_found', `no route for ${c.req.method} ${c.req.path}`)));
-  app.use('/v1/*', authenticate(services.accounts, services.cookieSecret));
+  app.use('/v1/*', authenticate(services.accounts, services.secret));
 
   const routes = app
     .get('/healthz', (c) => c.json({ ok: true }))
     .route('/v1/auth', authRoutes(services))
     .route('/v1/products', productRoutes(services))
-    .route('/v1/shows', showRoutes(services));
+    .route('/v1/shows', showRoutes(services))
+    .route('/v1/shows', admissionRoutes(services))
+    .route('/v1', streamKeyRoutes(services));
+  app.openAPIRegistry.registerComponent('securitySchemes', 'serviceSecret', { type: 'http', scheme: 'bearer', description: 'The shared TOKEN_SECRET' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'session', { type: 'http', scheme: 'bearer', description: 'A session token from /v1/auth/login (the web uses the session cookie)' });
   app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'MyTaek1 edge API', version: '0.1.0' } });
   return routes;
 }

@@ -13,6 +13,8 @@ export const NodeConfig = z
     /** For a Neon-protocol endpoint that is not Neon's cloud (the local one in packages/local-cloud). */
     NEON_LOCAL_ENDPOINT: z.url().optional(),
     TOKEN_SECRET: z.string().min(32, 'TOKEN_SECRET must be at least 32 characters').default(DEV_TOKEN_SECRET),
+    /** The RTMP URL sellers paste into OBS, shown beside their stream key. */
+    RTMP_PUBLIC_URL: z.string().default('rtmp://localhost:1935/live'),
     SEED_DEMO_DATA: z.stringbool().default(true),
   })
   .refine((c) => c.DATABASE_DRIVER === 'pglite' || c.DATABASE_URL, { message: 'DATABASE_URL is required unless DATABASE_DRIVER is pglite', path: ['DATABASE_URL'] });

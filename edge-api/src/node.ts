@@ -52,7 +52,7 @@ export async function startEdgeApi(config: NodeConfig = loadNodeConfig()) {
 
   // Five sign-in attempts a minute per account: enough for typos, useless for guessing.
   const loginLimiter = new MemoryRateLimiter({ limit: 5, windowMs: 60_000 });
-  const app = createApp(sqlServices(database, { secret: config.TOKEN_SECRET, loginLimiter }));
+  const app = createApp(sqlServices(database, { secret: config.TOKEN_SECRET, loginLimiter, rtmpUrl: config.RTMP_PUBLIC_URL }));
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: config.EDGE_API_HOST, port: config.EDGE_API_PORT }, () => resolve(s));
   });

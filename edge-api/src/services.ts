@@ -6,6 +6,7 @@ import type { SqlDatabase } from './db/database.ts';
 import { SqlProductStore } from './db/product-store.ts';
 import { SqlSessionStore } from './db/session-store.ts';
 import { SqlShowStore } from './db/show-store.ts';
+import { SqlStreamKeyStore } from './db/stream-key-store.ts';
 import { SqlUserStore } from './db/user-store.ts';
 import { Accounts } from './domain/accounts.ts';
 import type { RateLimiter } from './domain/rate-limit.ts';
@@ -14,16 +15,18 @@ export interface ServiceOptions {
   /** The deployment's shared secret: signs session cookies here and admission tokens for the sfu and realtime rooms. */
   secret: string;
   loginLimiter: RateLimiter;
+  rtmpUrl?: string;
   now?: () => number;
 }
 
 /** Wires the domain to SQL stores and Web Crypto; the same on Workers, on Node and in tests. */
-export function sqlServices(database: SqlDatabase, { secret, loginLimiter, now = Date.now }: ServiceOptions): AppServices {
+export function sqlServices(database: SqlDatabase, { secret, loginLimiter, rtmpUrl = 'rtmp://localhost:1935/live', now = Date.now }: ServiceOptions): AppServices {
   const { db } = database;
   const makeId = () => newId(now());
   return {
     shows: new SqlShowStore(db),
     products: new SqlProductStore(db),
+    streamKeys: new SqlStreamKeyStore(db),
     accounts: new Accounts({
       users: new SqlUserStore(db),
       sessions: new SqlSessionStore(db),
@@ -33,7 +36,8 @@ export function sqlServices(database: SqlDatabase, { secret, loginLimiter, now =
       newId: makeId,
     }),
     loginLimiter,
-    cookieSecret: secret,
+    secret,
+    rtmpUrl,
     now,
     newId: makeId,
   };

@@ -17,6 +17,7 @@ export interface WorkerEnv {
   DATABASE_DRIVER: 'planetscale' | 'neon';
   DATABASE_URL: string;
   TOKEN_SECRET: string;
+  RTMP_PUBLIC_URL?: string;
   UPSTASH_REDIS_REST_URL?: string;
   UPSTASH_REDIS_REST_TOKEN?: string;
   SHOW_ROOMS: { idFromName(name: string): unknown; get(id: unknown): { fetch(request: Request): Promise<Response> } };
@@ -52,7 +53,7 @@ export default {
     // A Worker may not share I/O objects between requests: each request opens its own database
     // handle (an HTTP client for PlanetScale, a one-connection pool for Neon) and closes it after.
     const database = openWorkerDatabase(env);
-    const app = createApp(sqlServices(database, { secret: env.TOKEN_SECRET, loginLimiter: workerLoginLimiter(env) }));
+    const app = createApp(sqlServices(database, { secret: env.TOKEN_SECRET, loginLimiter: workerLoginLimiter(env), ...(env.RTMP_PUBLIC_URL ? { rtmpUrl: env.RTMP_PUBLIC_URL } : {}) }));
     const response = await app.fetch(request);
     ctx.waitUntil(database.close());
     return response;

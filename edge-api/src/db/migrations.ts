@@ -58,6 +58,16 @@ const migrations: Record<string, Migration> = {
         .execute();
       await db.schema.createIndex('shows_status_scheduled').on('shows').columns(['status', 'scheduled_at']).execute();
       await db.schema.createIndex('shows_seller').on('shows').columns(['seller_id']).execute();
+      // One active RTMP stream key per seller; revoked keys stay for the audit trail. Kept readable
+      // (not hashed) because sellers copy it into OBS again, as on other streaming platforms.
+      await db.schema
+        .createTable('stream_keys')
+        .addColumn('stream_key', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('seller_id', 'varchar(36)', (c) => c.notNull().references('users.id'))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('revoked_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('stream_keys_seller').on('stream_keys').columns(['seller_id', 'revoked_at']).execute();
     },
   },
 };

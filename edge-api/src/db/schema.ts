@@ -10,6 +10,14 @@ export interface Database {
   sessions: SessionsTable;
   products: ProductsTable;
   shows: ShowsTable;
+  stream_keys: StreamKeysTable;
+}
+
+export interface StreamKeysTable {
+  stream_key: string;
+  seller_id: string;
+  created_at: BigIntColumn;
+  revoked_at: BigIntColumn | null;
 }
 
 type BigIntColumn = string | number;

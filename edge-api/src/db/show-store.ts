@@ -22,6 +22,13 @@ export class SqlShowStore implements ShowStore {
     return rows.map(toSummary);
   }
 
+  async liveOrNextFor(sellerId: string): Promise<ShowRecord | null> {
+    const candidates = this.#summaries().where('shows.seller_id', '=', sellerId);
+    const live = await candidates.where('shows.status', '=', 'live').orderBy('shows.started_at', 'desc').executeTakeFirst();
+    const next = live ?? (await candidates.where('shows.status', '=', 'scheduled').orderBy('shows.scheduled_at', 'asc').executeTakeFirst());
+    return next ? toSummary(next) : null;
+  }
+
   async insert(show: ShowRecord): Promise<void> {
     await this.#db
       .insertInto('shows')

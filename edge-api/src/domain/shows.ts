@@ -23,6 +23,8 @@ export interface ShowSummary extends ShowRecord {
 export interface ShowStore {
   get(id: string): Promise<ShowSummary | null>;
   listByStatus(status: ShowStatus, limit: number): Promise<ShowSummary[]>;
+  /** The seller's live show, else their scheduled show that starts soonest: what an RTMP publish feeds. */
+  liveOrNextFor(sellerId: string): Promise<ShowRecord | null>;
   insert(show: ShowRecord): Promise<void>;
   /** Writes `show` if the stored version is still `show.version - 1`; false when someone got there first. */
   update(show: ShowRecord): Promise<boolean>;

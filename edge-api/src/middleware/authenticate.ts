@@ -8,17 +8,17 @@ export const SESSION_COOKIE = 'mytaek1_session';
 export type AuthEnv = { Variables: { user: UserRecord | null } };
 
 /** The session token of a request: a bearer for API consumers, the signed session cookie for the web. */
-export async function sessionToken(c: Context, cookieSecret: string): Promise<string | null> {
+export async function sessionToken(c: Context, secret: string): Promise<string | null> {
   const authorization = c.req.header('authorization');
   if (authorization?.startsWith('Bearer ')) return authorization.slice('Bearer '.length).trim() || null;
-  const cookie = await getSignedCookie(c, cookieSecret, SESSION_COOKIE);
+  const cookie = await getSignedCookie(c, secret, SESSION_COOKIE);
   return cookie || null;
 }
 
 /** Sets `c.var.user` to the signed-in user, or null; never refuses a request by itself. */
-export function authenticate(accounts: Accounts, cookieSecret: string): MiddlewareHandler<AuthEnv> {
+export function authenticate(accounts: Accounts, secret: string): MiddlewareHandler<AuthEnv> {
   return async (c, next) => {
-    const token = await sessionToken(c, cookieSecret);
+    const token = await sessionToken(c, secret);
     c.set('user', token ? await accounts.authenticate(token) : null);
     await next();
   };

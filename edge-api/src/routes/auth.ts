@@ -39,12 +39,12 @@ const me = createRoute({
 export interface AuthRouteDeps {
   accounts: Accounts;
   loginLimiter: RateLimiter;
-  cookieSecret: string;
+  secret: string;
 }
 
-export function authRoutes({ accounts, loginLimiter, cookieSecret }: AuthRouteDeps) {
+export function authRoutes({ accounts, loginLimiter, secret }: AuthRouteDeps) {
   const startSession = async (c: Context<AuthEnv>, signedIn: SignedIn) => {
-    await setSignedCookie(c, SESSION_COOKIE, signedIn.token, cookieSecret, {
+    await setSignedCookie(c, SESSION_COOKIE, signedIn.token, secret, {
       httpOnly: true,
       sameSite: 'Lax',
       secure: new URL(c.req.url).protocol === 'https:',
@@ -64,7 +64,7 @@ export function authRoutes({ accounts, loginLimiter, cookieSecret }: AuthRouteDe
       return c.json(await startSession(c, await accounts.logIn(email, password)), 200);
     })
     .openapi(logOut, async (c) => {
-      const token = await sessionToken(c, cookieSecret);
+      const token = await sessionToken(c, secret);
       if (token) await accounts.logOut(token);
       deleteCookie(c, SESSION_COOKIE, { path: '/' });
       return c.body(null, 204);

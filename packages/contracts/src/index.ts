@@ -1,5 +1,6 @@
 export * from './accounts.ts';
 export * from './ids.ts';
+export * from './ingest.ts';
 export * from './money.ts';
 export * from './problem.ts';
 export * from './products.ts';

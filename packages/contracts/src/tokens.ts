@@ -99,3 +99,11 @@ function fromBase64url(text: string): Uint8Array<ArrayBuffer> | null {
     return null;
   }
 }
+
+/** What the edge API hands a client that asks to join a show's media or realtime room. */
+export const AdmissionGrant = z.object({
+  token: z.string(),
+  role: AdmissionClaims.shape.role,
+  expiresAt: z.iso.datetime({ offset: false }),
+});
+export type AdmissionGrant = z.infer<typeof AdmissionGrant>;

@@ -1,0 +1,21 @@
+import { z } from 'zod';
+import { Id } from './ids.ts';
+import { Instant } from './shows.ts';
+
+/** A seller's RTMP credentials, shown in the studio so they can be pasted into OBS. */
+export const StreamKey = z.object({
+  rtmpUrl: z.string(),
+  streamKey: z.string(),
+  createdAt: Instant,
+});
+export type StreamKey = z.infer<typeof StreamKey>;
+
+/** The transcoder asks the edge API whether a publish may start, before it accepts any media. */
+export const IngestVerifyRequest = z.object({ streamKey: z.string().min(1).max(128) });
+export type IngestVerifyRequest = z.infer<typeof IngestVerifyRequest>;
+
+export const IngestVerifyResponse = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), showId: Id, sellerId: Id }),
+  z.object({ ok: z.literal(false), reason: z.enum(['unknown_key', 'no_scheduled_show']) }),
+]);
+export type IngestVerifyResponse = z.infer<typeof IngestVerifyResponse>;
