@@ -2,6 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
 import type { Accounts } from './domain/accounts.ts';
 import type { ProductStore } from './domain/catalog.ts';
+import type { PinStore } from './domain/pins.ts';
 import { DomainError } from './domain/errors.ts';
 import type { RateLimiter } from './domain/rate-limit.ts';
 import type { ShowStore } from './domain/shows.ts';
@@ -10,6 +11,7 @@ import { type AuthEnv, authenticate } from './middleware/authenticate.ts';
 import { problemFor, problemResponse } from './problems.ts';
 import { admissionRoutes } from './routes/admission.ts';
 import { authRoutes } from './routes/auth.ts';
+import { pinRoutes } from './routes/pins.ts';
 import { productRoutes } from './routes/products.ts';
 import { showRoutes } from './routes/shows.ts';
 import { streamKeyRoutes } from './routes/stream-keys.ts';
@@ -20,6 +22,7 @@ export interface AppServices {
   shows: ShowStore;
   products: ProductStore;
   streamKeys: StreamKeyStore;
+  pins: PinStore;
   accounts: Accounts;
   loginLimiter: RateLimiter;
   /** The deployment's shared secret: signs session cookies and admission tokens, authenticates the transcoder. */
@@ -50,6 +53,7 @@ export function createApp(services: AppServices) {
     .route('/v1/products', productRoutes(services))
     .route('/v1/shows', showRoutes(services))
     .route('/v1/shows', admissionRoutes(services))
+    .route('/v1/shows', pinRoutes(services))
     .route('/v1', streamKeyRoutes(services));
   app.openAPIRegistry.registerComponent('securitySchemes', 'serviceSecret', { type: 'http', scheme: 'bearer', description: 'The shared TOKEN_SECRET' });
   app.openAPIRegistry.registerComponent('securitySchemes', 'session', { type: 'http', scheme: 'bearer', description: 'A session token from /v1/auth/login (the web uses the session cookie)' });

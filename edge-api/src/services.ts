@@ -3,6 +3,7 @@ import type { AppServices } from './app.ts';
 import { hashPassword, verifyPassword } from './auth/password.ts';
 import { webCryptoSessionTokens } from './auth/session-tokens.ts';
 import type { SqlDatabase } from './db/database.ts';
+import { SqlPinStore } from './db/pin-store.ts';
 import { SqlProductStore } from './db/product-store.ts';
 import { SqlSessionStore } from './db/session-store.ts';
 import { SqlShowStore } from './db/show-store.ts';
@@ -27,6 +28,7 @@ export function sqlServices(database: SqlDatabase, { secret, loginLimiter, rtmpU
     shows: new SqlShowStore(db),
     products: new SqlProductStore(db),
     streamKeys: new SqlStreamKeyStore(db),
+    pins: new SqlPinStore(db),
     accounts: new Accounts({
       users: new SqlUserStore(db),
       sessions: new SqlSessionStore(db),

@@ -67,6 +67,24 @@ const migrations: Record<string, Migration> = {
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('revoked_at', 'bigint')
         .execute();
+      // At most three pins per show, by construction: a pin takes one of three slots, and the primary
+      // key (show, slot) refuses a fourth even when two sellers' tabs pin at the same instant.
+      await db.schema
+        .createTable('show_pins')
+        .addColumn('show_id', 'varchar(36)', (c) => c.notNull().references('shows.id'))
+        .addColumn('slot', 'integer', (c) => c.notNull())
+        .addColumn('product_id', 'varchar(36)', (c) => c.notNull().references('products.id'))
+        .addColumn('pinned_at', 'bigint', (c) => c.notNull())
+        .addColumn('deal_price_amount', 'bigint')
+        .addColumn('deal_currency', 'char(3)')
+        .addColumn('deal_starts_at', 'bigint')
+        .addColumn('deal_ends_at', 'bigint')
+        .addColumn('deal_total_limit', 'integer')
+        .addColumn('deal_per_buyer_limit', 'integer')
+        .addPrimaryKeyConstraint('show_pins_pk', ['show_id', 'slot'])
+        .addUniqueConstraint('show_pins_product', ['show_id', 'product_id'])
+        .addCheckConstraint('show_pins_slot_range', sql`slot between 1 and 3`)
+        .execute();
       await db.schema.createIndex('stream_keys_seller').on('stream_keys').columns(['seller_id', 'revoked_at']).execute();
     },
   },

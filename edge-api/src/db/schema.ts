@@ -11,6 +11,20 @@ export interface Database {
   products: ProductsTable;
   shows: ShowsTable;
   stream_keys: StreamKeysTable;
+  show_pins: ShowPinsTable;
+}
+
+export interface ShowPinsTable {
+  show_id: string;
+  slot: number;
+  product_id: string;
+  pinned_at: BigIntColumn;
+  deal_price_amount: BigIntColumn | null;
+  deal_currency: string | null;
+  deal_starts_at: BigIntColumn | null;
+  deal_ends_at: BigIntColumn | null;
+  deal_total_limit: number | null;
+  deal_per_buyer_limit: number | null;
 }
 
 export interface StreamKeysTable {
