@@ -56,10 +56,19 @@ describe('seeding', () => {
   });
 });
 
+describe('the API reference', () => {
+  it('renders every route at /docs', async () => {
+    const response = await app.request('/docs');
+    expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await response.text();
+    for (const path of ['/v1/shows', '/v1/auth/login', '/v1/products/{id}', '/v1/shows/{id}/pins/{productId}']) expect(html).toContain(`<code>${path}</code>`);
+  });
+});
+
 describe('the OpenAPI document', () => {
   it('describes the show routes', async () => {
     const doc = (await (await app.request('/openapi.json')).json()) as { openapi: string; paths: Record<string, unknown> };
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/shows', '/v1/shows/{id}']));
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/shows', '/v1/shows/{id}', '/v1/auth/signup', '/v1/products', '/v1/stream-key', '/v1/shows/{id}/sfu-token']));
   });
 });
