@@ -1,24 +1,23 @@
 import { MemoryRateLimiter } from '../adapters/memory-rate-limiter.ts';
 import { createApp } from '../app.ts';
-import type { SqlDatabase } from '../db/database.ts';
 import { migrateToLatest } from '../db/migrations.ts';
-import { openPGlite } from '../db/pglite.ts';
 import { sqlServices } from '../services.ts';
+import { type BackendName, openBackend } from './backends.ts';
 
 export const TEST_SECRET = 'a-test-secret-that-is-long-enough-to-use';
 
 export interface TestApp {
   app: ReturnType<typeof createApp>;
-  database: SqlDatabase;
+  database: Awaited<ReturnType<typeof openBackend>>['database'];
   close(): Promise<void>;
 }
 
-/** The real app over a real, migrated database (an in-memory PGlite unless one is given). */
-export async function createTestApp({ database, loginLimit = 5 }: { database?: SqlDatabase; loginLimit?: number } = {}): Promise<TestApp> {
-  const db = database ?? (await openPGlite());
-  await migrateToLatest(db.db);
-  const app = createApp(sqlServices(db, { secret: TEST_SECRET, loginLimiter: new MemoryRateLimiter({ limit: loginLimit, windowMs: 60_000 }) }));
-  return { app, database: db, close: () => db.close() };
+/** The real app over a real, freshly migrated database of the given backend. */
+export async function createTestApp({ backend = 'pglite', loginLimit = 5 }: { backend?: BackendName; loginLimit?: number } = {}): Promise<TestApp> {
+  const opened = await openBackend(backend);
+  await migrateToLatest(opened.database.db);
+  const app = createApp(sqlServices(opened.database, { secret: TEST_SECRET, loginLimiter: new MemoryRateLimiter({ limit: loginLimit, windowMs: 60_000 }) }));
+  return { app, database: opened.database, close: () => opened.close() };
 }
 
 /** A JSON request for `app.request()`. */
