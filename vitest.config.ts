@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // tests, which live beside the code they prove.
 export default defineConfig({
   test: {
-    projects: ['packages/*/vitest.config.ts', '{edge-api,sfu,transcoder,web}/vitest.config.ts'],
+    projects: ['packages/*/vitest.config.ts', '{edge-api,sfu,transcoder,web}/vitest.{config,workers.config}.ts'],
     reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
   },
 });

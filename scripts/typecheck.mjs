@@ -5,9 +5,9 @@ import { log } from './lib/log.mjs';
 import { run } from './lib/run.mjs';
 import { repoRoot } from './setup.mjs';
 
-const projects = ['.', 'packages/contracts', 'packages/local-cloud', 'packages/test-support', 'edge-api', 'sfu', 'transcoder', 'web'];
+const projects = ['.', 'packages/contracts', 'packages/local-cloud', 'packages/test-support', 'edge-api', 'edge-api/tsconfig.workers.json', 'sfu', 'transcoder', 'web'];
 let failed = 0;
-for (const project of projects.filter((p) => existsSync(join(repoRoot, p, 'tsconfig.json')))) {
+for (const project of projects.filter((p) => existsSync(p.endsWith('.json') ? join(repoRoot, p) : join(repoRoot, p, 'tsconfig.json')))) {
   try {
     await run(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project], { cwd: repoRoot });
     log.ok(`types check in ${project}`);

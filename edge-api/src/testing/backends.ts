@@ -22,6 +22,8 @@ export const POSTGRES = { host: '127.0.0.1', port: 5432, user: 'postgres', passw
 export interface Backend {
   name: BackendName;
   database: SqlDatabase;
+  /** The endpoint's URL, for a backend reached over a local cloud endpoint. */
+  url?: string;
   close(): Promise<void>;
 }
 
@@ -42,6 +44,7 @@ export async function openBackend(name: BackendName): Promise<Backend> {
       return {
         name,
         database,
+        url: server.url,
         async close() {
           await database.close();
           await server.close();
@@ -61,6 +64,7 @@ export async function openBackend(name: BackendName): Promise<Backend> {
       return {
         name,
         database,
+        url: server.url,
         async close() {
           await database.close();
           await server.close();
