@@ -7,6 +7,8 @@ import { repoRoot } from './setup.mjs';
 
 const projects = ['.', 'packages/contracts', 'packages/local-cloud', 'packages/test-support', 'edge-api', 'edge-api/tsconfig.workers.json', 'sfu', 'transcoder', 'web'];
 let failed = 0;
+// kit generates the tsconfig that web's extends (node_modules/$app/tsconfig.json): make it first.
+await run(process.execPath, [join(repoRoot, 'node_modules', '@sveltejs', 'kit', 'svelte-kit.js'), 'sync'], { cwd: join(repoRoot, 'web') });
 for (const project of projects.filter((p) => existsSync(p.endsWith('.json') ? join(repoRoot, p) : join(repoRoot, p, 'tsconfig.json')))) {
   try {
     await run(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project], { cwd: repoRoot });

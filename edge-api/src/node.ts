@@ -44,6 +44,8 @@ function useLocalNeonEndpoint(neonConfig: typeof import('@neondatabase/serverles
   neonConfig.pipelineConnect = false;
 }
 
+export { loadNodeConfig };
+
 export async function startEdgeApi(config: NodeConfig = loadNodeConfig()) {
   const database = await openConfiguredDatabase(config);
   const applied = await migrateToLatest(database.db);

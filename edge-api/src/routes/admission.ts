@@ -10,7 +10,7 @@ import { ok, problem } from './openapi-helpers.ts';
 /** Admission only: a connection, once admitted, outlives its token. Short, so a leaked token is soon useless. */
 export const ADMISSION_TTL_SECONDS = 120;
 
-const grant = (path: string, summary: string) =>
+const grant = <P extends string>(path: P, summary: string) =>
   createRoute({
     method: 'post',
     path,

@@ -47,7 +47,8 @@ export function authRoutes({ accounts, loginLimiter, secret }: AuthRouteDeps) {
     await setSignedCookie(c, SESSION_COOKIE, signedIn.token, secret, {
       httpOnly: true,
       sameSite: 'Lax',
-      secure: new URL(c.req.url).protocol === 'https:',
+      // Behind the web app's proxy or a TLS terminator the request URL is plain http: trust the forwarded scheme.
+      secure: (c.req.header('x-forwarded-proto') ?? new URL(c.req.url).protocol.replace(':', '')) === 'https',
       path: '/',
       expires: new Date(signedIn.expiresAt),
     });

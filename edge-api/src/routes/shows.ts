@@ -20,7 +20,7 @@ const getShow = createRoute({
   path: '/{id}',
   summary: 'One show',
   request: { params: z.object({ id: Id }) },
-  responses: { 200: ok('The show', Show), 404: problem('No such show') },
+  responses: { 200: ok('The show', Show), 400: problem('Invalid id'), 404: problem('No such show') },
 });
 
 const schedule = createRoute({
@@ -31,7 +31,7 @@ const schedule = createRoute({
   responses: { 201: ok('Scheduled', Show), ...writeProblems },
 });
 
-const transition = (path: string, summary: string) =>
+const transition = <P extends string>(path: P, summary: string) =>
   createRoute({
     method: 'post',
     path,
