@@ -7,3 +7,4 @@ export * from './problem.ts';
 export * from './products.ts';
 export * from './shows.ts';
 export * from './tokens.ts';
+export * from './signaling.ts';
