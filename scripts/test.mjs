@@ -2,7 +2,7 @@
 // mediasoup worker, the PostgreSQL, MariaDB and Redis servers), then runs every workspace's tests
 // in one vitest run. Arguments go to vitest: `npm test -- --project edge-api`.
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { elapsed, log } from './lib/log.mjs';
 import { ensureServices } from './services.mjs';
@@ -10,6 +10,7 @@ import { repoRoot, setup } from './setup.mjs';
 
 const startedAt = performance.now();
 const report = join(repoRoot, 'test-results', 'vitest.json');
+const mediaReport = join(repoRoot, 'test-results', 'vitest-media.json');
 
 try {
   const took = await setup({ browser: true });
@@ -20,19 +21,41 @@ try {
   process.exit(1);
 }
 
+const vitestArgs = ['run', ...process.argv.slice(2)];
+const runVitest = (command, args, env) =>
+  new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: repoRoot, stdio: 'inherit', env: { ...process.env, ...env } });
+    child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+
+// Everything that talks to the real servers runs on the host; the WebRTC browser tests run in a
+// network namespace of their own (a loopback only they see), where those servers are unreachable.
 rmSync(report, { force: true });
-const vitest = spawn(process.execPath, [join(repoRoot, 'node_modules', 'vitest', 'vitest.mjs'), 'run', ...process.argv.slice(2)], {
-  cwd: repoRoot,
-  stdio: 'inherit',
-});
-const exitCode = await new Promise((resolve) => vitest.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+rmSync(mediaReport, { force: true });
+const vitestBin = join(repoRoot, 'node_modules', 'vitest', 'vitest.mjs');
+const hostExit = await runVitest(process.execPath, [vitestBin, ...vitestArgs], {});
+const mediaProjects = ['edge-api', 'sfu', 'transcoder', 'web'].filter((w) => existsSync(join(repoRoot, w, 'vitest.media.config.ts')));
+const projectFilters = process.argv.slice(2).flatMap((arg, i, args) => (arg === '--project' ? [args[i + 1] ?? ''] : arg.startsWith('--project=') ? [arg.slice(10)] : []));
+const wantsMedia = mediaProjects.length > 0 && (projectFilters.length === 0 || projectFilters.some((p) => p.includes('media') || p.includes('*')));
+let mediaExit = 0;
+if (wantsMedia) {
+  log.step('WebRTC browser tests, in a private network namespace');
+  mediaExit = await runVitest('sh', [join(repoRoot, 'scripts', 'netns-run.sh'), process.execPath, vitestBin, ...vitestArgs], { MYTAEK1_MEDIA_TESTS: '1' });
+}
 
 // A plain closing line that any CI can read, whatever the runner's own output looks like.
-try {
-  const { numPassedTests, numFailedTests, numPendingTests, numTodoTests } = JSON.parse(readFileSync(report, 'utf8'));
-  console.log(`\n${numPassedTests} passed, ${numFailedTests} failed, ${numPendingTests + numTodoTests} skipped`);
-} catch {
-  log.warn('vitest wrote no JSON report');
+const totals = { passed: 0, failed: 0, skipped: 0 };
+for (const file of wantsMedia ? [report, mediaReport] : [report]) {
+  try {
+    const { numPassedTests, numFailedTests, numPendingTests, numTodoTests } = JSON.parse(readFileSync(file, 'utf8'));
+    totals.passed += numPassedTests;
+    totals.failed += numFailedTests;
+    totals.skipped += numPendingTests + numTodoTests;
+  } catch {
+    log.warn(`vitest wrote no report at ${file}`);
+  }
 }
+const exitCode = hostExit || mediaExit;
+console.log(`\n${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
 log[exitCode === 0 ? 'ok' : 'fail'](`npm test finished in ${elapsed(startedAt)}`);
 process.exit(exitCode);
