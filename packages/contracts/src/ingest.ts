@@ -10,7 +10,13 @@ export const StreamKey = z.object({
 });
 export type StreamKey = z.infer<typeof StreamKey>;
 
-/** The transcoder asks the edge API whether a publish may start, before it accepts any media. */
+/**
+ * The transcoder (and the SFU's WHIP endpoint) ask the edge API whether a publish may start, before
+ * accepting any media: POST INGEST_VERIFY_PATH with the shared TOKEN_SECRET as bearer. Both
+ * verdicts answer 200; any other status means the check itself failed, and the publish is refused.
+ */
+export const INGEST_VERIFY_PATH = '/v1/internal/ingest/verify';
+
 export const IngestVerifyRequest = z.object({ streamKey: z.string().min(1).max(128) });
 export type IngestVerifyRequest = z.infer<typeof IngestVerifyRequest>;
 

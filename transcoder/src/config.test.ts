@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { DEV_TOKEN_SECRET, loadConfig } from './config.ts';
+
+describe('loadConfig', () => {
+  it('has working defaults for a local stack', () => {
+    const config = loadConfig({}, '/srv/transcoder');
+    expect(config).toEqual({
+      rtmp: { host: '127.0.0.1', port: 1935 },
+      http: { host: '127.0.0.1', port: 8080, corsAllowOrigin: '*' },
+      mediaDir: '/srv/transcoder/data/media',
+      edgeApiUrl: 'http://127.0.0.1:8787',
+      tokenSecret: DEV_TOKEN_SECRET,
+      usingDevTokenSecret: true,
+      ffmpegPath: 'ffmpeg',
+      publishResumeGraceMs: 10_000,
+      logLevel: 'info',
+    });
+  });
+
+  it('reads the environment', () => {
+    const config = loadConfig({
+      RTMP_PORT: '0',
+      TRANSCODER_HTTP_PORT: '9090',
+      TRANSCODER_HOST: '0.0.0.0',
+      MEDIA_DIR: '/var/media',
+      EDGE_API_URL: 'https://api.example.test/',
+      TOKEN_SECRET: 'x'.repeat(32),
+      FFMPEG_PATH: '/usr/bin/ffmpeg',
+    });
+    expect(config.rtmp).toEqual({ host: '0.0.0.0', port: 0 });
+    expect(config.http.port).toBe(9090);
+    expect(config.mediaDir).toBe('/var/media');
+    expect(config.edgeApiUrl).toBe('https://api.example.test');
+    expect(config.tokenSecret).toBe('x'.repeat(32));
+    expect(config.usingDevTokenSecret).toBe(false);
+    expect(config.ffmpegPath).toBe('/usr/bin/ffmpeg');
+  });
+
+  it('requires TOKEN_SECRET in production instead of falling back to the public dev secret', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/TOKEN_SECRET is required/);
+    expect(loadConfig({ NODE_ENV: 'production', TOKEN_SECRET: 's'.repeat(40) }).usingDevTokenSecret).toBe(false);
+  });
+
+  it.each([
+    [{ RTMP_PORT: '70000' }, /RTMP_PORT/],
+    [{ TRANSCODER_HTTP_PORT: 'http' }, /TRANSCODER_HTTP_PORT/],
+    [{ TOKEN_SECRET: 'short' }, /at least 32/],
+    [{ EDGE_API_URL: 'ftp://127.0.0.1' }, /EDGE_API_URL/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+  ])('rejects %o', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});

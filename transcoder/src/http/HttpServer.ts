@@ -1,0 +1,206 @@
+import { once } from 'node:events';
+import { open, realpath, type FileHandle } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { extname, join, sep } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Logger } from '../logger.ts';
+import { INIT_FILE, isSafePathSegment, LIVE_AREA, REPLAYS_AREA } from '../hls/mediaLayout.ts';
+
+export interface HttpServerOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  mediaDir: string;
+  corsAllowOrigin: string;
+  logger: Logger;
+  /** Extra fields for /healthz. */
+  health?: () => Record<string, unknown>;
+}
+
+type MediaArea = typeof LIVE_AREA | typeof REPLAYS_AREA;
+
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  '.m3u8': 'application/vnd.apple.mpegurl',
+  '.mp4': 'video/mp4',
+  '.m4s': 'video/iso.segment',
+};
+
+/** Segment names are unique (per publish, per recorded part): a cached copy is never stale. */
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+
+/**
+ * How long a response may be reused. Live playlists change every segment and the live init
+ * section keeps its name across publishes, so both are revalidated each time (ETag makes that
+ * cheap). A replay playlist changes only if the show goes live again.
+ */
+export function cacheControlFor(area: MediaArea, fileName: string): string {
+  const extension = extname(fileName);
+  if (extension === '.m3u8') return area === LIVE_AREA ? 'no-cache' : 'public, max-age=10';
+  if (area === LIVE_AREA && fileName === INIT_FILE) return 'no-cache';
+  return IMMUTABLE;
+}
+
+export function contentTypeFor(fileName: string): string | undefined {
+  return CONTENT_TYPES[extname(fileName)];
+}
+
+/**
+ * Serves the HLS under MEDIA_DIR: /live/<showId>/<file> and /replays/<showId>/[<part>/]<file>,
+ * plus /healthz. Only the media types above are served, so FFmpeg's temporary files never are.
+ */
+export class HttpServer {
+  readonly #server: Server;
+  readonly #options: HttpServerOptions;
+  /** The media root with symlinks resolved: every served file must resolve inside it. */
+  readonly #mediaRoot: string;
+  #closing: Promise<void> | undefined;
+
+  private constructor(server: Server, options: HttpServerOptions, mediaRoot: string) {
+    this.#server = server;
+    this.#options = options;
+    this.#mediaRoot = mediaRoot;
+    server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+      this.#handle(request, response).catch((error: unknown) => {
+        this.#options.logger.error(`HTTP ${request.method} ${request.url}: ${error instanceof Error ? error.message : String(error)}`);
+        if (!response.headersSent) this.#sendText(response, 500, 'internal error');
+        else response.destroy();
+      });
+    });
+  }
+
+  static async create(options: HttpServerOptions): Promise<HttpServer> {
+    const mediaRoot = await realpath(options.mediaDir);
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: options.host, port: options.port }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    return new HttpServer(server, options, mediaRoot);
+  }
+
+  get port(): number {
+    const address = this.#server.address();
+    return typeof address === 'object' && address ? address.port : this.#options.port;
+  }
+
+  get url(): string {
+    const host = this.#options.host.includes(':') ? `[${this.#options.host}]` : this.#options.host;
+    return `http://${host}:${this.port}`;
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      const closed = once(this.#server, 'close');
+      this.#server.close();
+      // Players keep connections alive between playlist reloads.
+      this.#server.closeAllConnections();
+      await closed;
+    })();
+    return this.#closing;
+  }
+
+  async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    this.#setCorsHeaders(response);
+    const method = request.method ?? 'GET';
+    if (method === 'OPTIONS') {
+      response.writeHead(204, { 'access-control-max-age': '86400', 'content-length': '0' });
+      response.end();
+      return;
+    }
+    if (method !== 'GET' && method !== 'HEAD') {
+      response.setHeader('allow', 'GET, HEAD, OPTIONS');
+      return this.#sendText(response, 405, 'method not allowed');
+    }
+    const segments = pathSegments(request.url ?? '/');
+    if (segments === undefined) return this.#sendText(response, 400, 'bad path');
+    if (segments.length === 1 && segments[0] === 'healthz') {
+      response.setHeader('cache-control', 'no-store');
+      return this.#sendJson(response, 200, { status: 'ok', ...this.#options.health?.() });
+    }
+    const [area, showId, ...rest] = segments;
+    if ((area !== LIVE_AREA && area !== REPLAYS_AREA) || showId === undefined || rest.length === 0 || rest.length > (area === LIVE_AREA ? 1 : 2)) {
+      return this.#sendText(response, 404, 'not found');
+    }
+    // Refuses `..`, separators smuggled in by percent-encoding, hidden files and oddities alike.
+    if (!segments.every(isSafePathSegment)) return this.#sendText(response, 400, 'bad path');
+    const fileName = rest[rest.length - 1] ?? '';
+    const contentType = contentTypeFor(fileName);
+    if (!contentType) return this.#sendText(response, 404, 'not found');
+    await this.#sendFile(request, response, join(this.#options.mediaDir, area, showId, ...rest), {
+      'content-type': contentType,
+      'cache-control': cacheControlFor(area, fileName),
+    });
+  }
+
+  async #sendFile(request: IncomingMessage, response: ServerResponse, path: string, headers: Record<string, string>): Promise<void> {
+    // Open first, then stat the open file: a segment deleted from the live window in between is a
+    // plain 404, and what is sent is exactly what was measured.
+    let file: FileHandle;
+    try {
+      const real = await realpath(path);
+      if (!real.startsWith(this.#mediaRoot + sep)) return this.#sendText(response, 404, 'not found');
+      file = await open(real, 'r');
+    } catch {
+      return this.#sendText(response, 404, 'not found');
+    }
+    try {
+      const stats = await file.stat();
+      if (!stats.isFile()) return this.#sendText(response, 404, 'not found');
+      const etag = `W/"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}"`;
+      const common = { ...headers, etag, 'last-modified': stats.mtime.toUTCString(), 'x-content-type-options': 'nosniff' };
+      if (request.headers['if-none-match'] === etag) {
+        response.writeHead(304, common);
+        response.end();
+        return;
+      }
+      response.writeHead(200, { ...common, 'content-length': String(stats.size) });
+      if (request.method === 'HEAD') {
+        response.end();
+        return;
+      }
+      try {
+        await pipeline(file.createReadStream({ autoClose: false }), response);
+      } catch {
+        // The player went away mid-response (it does when seeking or switching shows).
+        response.destroy();
+      }
+    } finally {
+      await file.close();
+    }
+  }
+
+  #setCorsHeaders(response: ServerResponse): void {
+    response.setHeader('access-control-allow-origin', this.#options.corsAllowOrigin);
+    if (this.#options.corsAllowOrigin !== '*') response.setHeader('vary', 'Origin');
+    response.setHeader('access-control-allow-methods', 'GET, HEAD, OPTIONS');
+    response.setHeader('access-control-allow-headers', 'Range, If-None-Match, If-Modified-Since');
+    response.setHeader('access-control-expose-headers', 'Content-Length, ETag');
+  }
+
+  #sendText(response: ServerResponse, status: number, message: string): void {
+    response.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+    response.end(`${message}\n`);
+  }
+
+  #sendJson(response: ServerResponse, status: number, body: Record<string, unknown>): void {
+    response.writeHead(status, { 'content-type': 'application/json' });
+    response.end(JSON.stringify(body));
+  }
+}
+
+/**
+ * The request path's segments, percent-decoded one by one and not normalised (so `..` stays
+ * visible and is refused rather than resolved); undefined when the encoding is broken.
+ */
+function pathSegments(requestUrl: string): string[] | undefined {
+  const path = requestUrl.split(/[?#]/, 1)[0] ?? '';
+  if (!path.startsWith('/')) return undefined;
+  try {
+    return path.slice(1).split('/').map((segment) => decodeURIComponent(segment));
+  } catch {
+    return undefined;
+  }
+}
