@@ -2,6 +2,9 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
 import type { Accounts } from './domain/accounts.ts';
 import type { ProductStore } from './domain/catalog.ts';
+import type { Checkout, OrderStore } from './domain/checkout.ts';
+import type { SqlWebhookEventStore } from './db/webhook-event-store.ts';
+import type { SandboxPayments } from './payments/sandbox-payments.ts';
 import type { PinStore } from './domain/pins.ts';
 import { DomainError } from './domain/errors.ts';
 import type { RateLimiter } from './domain/rate-limit.ts';
@@ -11,6 +14,9 @@ import { type AuthEnv, authenticate } from './middleware/authenticate.ts';
 import { problemFor, problemResponse } from './problems.ts';
 import { admissionRoutes } from './routes/admission.ts';
 import { authRoutes } from './routes/auth.ts';
+import { checkoutRoutes } from './routes/checkout.ts';
+import { orderRoutes } from './routes/orders.ts';
+import { paymentRoutes } from './routes/payments.ts';
 import { type OpenApiDocument, renderDocs } from './routes/docs.ts';
 import { pinRoutes } from './routes/pins.ts';
 import { productRoutes } from './routes/products.ts';
@@ -24,6 +30,12 @@ export interface AppServices {
   products: ProductStore;
   streamKeys: StreamKeyStore;
   pins: PinStore;
+  orders: OrderStore;
+  checkout: Checkout;
+  /** The built-in payment provider, when it is the one in use (its buyer-side confirm route is mounted). */
+  sandbox: SandboxPayments | null;
+  webhookSecret: string;
+  webhookEvents: SqlWebhookEventStore;
   accounts: Accounts;
   loginLimiter: RateLimiter;
   /** The deployment's shared secret: signs session cookies and admission tokens, authenticates the transcoder. */
@@ -39,7 +51,7 @@ export function createApp(services: AppServices) {
   app.onError((error, c) => {
     if (error instanceof DomainError) {
       const headers: Record<string, string> = error.retryAfterMs === undefined ? {} : { 'retry-after': String(Math.ceil(error.retryAfterMs / 1000)) };
-      return problemResponse(problemFor(error.code, error.message), headers);
+      return problemResponse(problemFor(error.code, error.message, undefined, error.reason), headers);
     }
     if (error instanceof HTTPException) return problemResponse({ type: 'about:blank', title: error.message || 'Error', status: error.status });
     console.error(`${c.req.method} ${c.req.path} failed:`, error);
@@ -55,7 +67,10 @@ export function createApp(services: AppServices) {
     .route('/v1/shows', showRoutes(services))
     .route('/v1/shows', admissionRoutes(services))
     .route('/v1/shows', pinRoutes(services))
-    .route('/v1', streamKeyRoutes(services));
+    .route('/v1', streamKeyRoutes(services))
+    .route('/v1', checkoutRoutes(services))
+    .route('/v1', orderRoutes(services))
+    .route('/v1', paymentRoutes(services));
   app.openAPIRegistry.registerComponent('securitySchemes', 'serviceSecret', { type: 'http', scheme: 'bearer', description: 'The shared TOKEN_SECRET' });
   app.openAPIRegistry.registerComponent('securitySchemes', 'session', { type: 'http', scheme: 'bearer', description: 'A session token from /v1/auth/login (the web uses the session cookie)' });
   const info = { openapi: '3.1.0', info: { title: 'MyTaek1 edge API', version: '0.1.0' } };

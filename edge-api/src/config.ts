@@ -15,6 +15,8 @@ export const NodeConfig = z
     TOKEN_SECRET: z.string().min(32, 'TOKEN_SECRET must be at least 32 characters').default(DEV_TOKEN_SECRET),
     /** The RTMP URL sellers paste into OBS, shown beside their stream key. */
     RTMP_PUBLIC_URL: z.string().default('rtmp://localhost:1935/live'),
+    /** How long a buyer has to pay before the order is cancelled and its units go back on sale. */
+    PAYMENT_WINDOW_SECONDS: z.coerce.number().int().min(10).max(86_400).default(600),
     SEED_DEMO_DATA: z.stringbool().default(true),
   })
   .refine((c) => c.DATABASE_DRIVER === 'pglite' || c.DATABASE_URL, { message: 'DATABASE_URL is required unless DATABASE_DRIVER is pglite', path: ['DATABASE_URL'] });

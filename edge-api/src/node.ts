@@ -9,6 +9,7 @@ import { loadNodeConfig, type NodeConfig } from './config.ts';
 import type { SqlDatabase } from './db/database.ts';
 import { migrateToLatest } from './db/migrations.ts';
 import { MemoryRateLimiter } from './adapters/memory-rate-limiter.ts';
+import { InProcessShowEvents } from './realtime/in-process-show-events.ts';
 import { seedDemoData } from './seed.ts';
 import { sqlServices } from './services.ts';
 
@@ -54,7 +55,22 @@ export async function startEdgeApi(config: NodeConfig = loadNodeConfig()) {
 
   // Five sign-in attempts a minute per account: enough for typos, useless for guessing.
   const loginLimiter = new MemoryRateLimiter({ limit: 5, windowMs: 60_000 });
-  const app = createApp(sqlServices(database, { secret: config.TOKEN_SECRET, loginLimiter, rtmpUrl: config.RTMP_PUBLIC_URL }));
+  const events = new InProcessShowEvents();
+  let app: ReturnType<typeof createApp> | undefined;
+  const services = sqlServices(database, {
+    secret: config.TOKEN_SECRET,
+    loginLimiter,
+    events,
+    deliverWebhook: async (request) => app!.fetch(request),
+    paymentWindowMs: config.PAYMENT_WINDOW_SECONDS * 1000,
+    rtmpUrl: config.RTMP_PUBLIC_URL,
+  });
+  app = createApp(services);
+  // Pending orders whose payment window lapsed are cancelled and their units put back on sale.
+  const expiry = setInterval(() => {
+    services.checkout.expirePending().catch((error: unknown) => console.error('edge-api: expiring unpaid orders failed:', error));
+  }, 5_000);
+  expiry.unref();
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: config.EDGE_API_HOST, port: config.EDGE_API_PORT }, () => resolve(s));
   });
@@ -63,8 +79,12 @@ export async function startEdgeApi(config: NodeConfig = loadNodeConfig()) {
   let closing: Promise<void> | undefined;
   return {
     url: `http://${config.EDGE_API_HOST}:${port}`,
+    events,
     close: () =>
-      (closing ??= new Promise<void>((resolve) => server.close(() => resolve())).then(() => database.close())),
+      (closing ??= new Promise<void>((resolve) => {
+        clearInterval(expiry);
+        server.close(() => resolve());
+      }).then(() => database.close())),
   };
 }
 

@@ -11,11 +11,13 @@ const STATUS_BY_CODE: Record<DomainErrorCode, { status: number; title: string }>
   not_found: { status: 404, title: 'Not found' },
   conflict: { status: 409, title: 'Conflict' },
   rate_limited: { status: 429, title: 'Too many attempts' },
+  unavailable: { status: 503, title: 'Temporarily unavailable' },
 };
 
-export function problemFor(code: DomainErrorCode, detail: string, errors?: Problem['errors']): Problem {
+/** `reason` names a finer problem type (`sold-out`) than the status alone; clients switch on `type`. */
+export function problemFor(code: DomainErrorCode, detail: string, errors?: Problem['errors'], reason?: string): Problem {
   const { status, title } = STATUS_BY_CODE[code];
-  return { type: `https://mytaek1.dev/problems/${code.replace('_', '-')}`, title, status, detail, ...(errors ? { errors } : {}) };
+  return { type: `https://mytaek1.dev/problems/${reason ?? code.replace('_', '-')}`, title, status, detail, ...(errors ? { errors } : {}) };
 }
 
 export function problemResponse(problem: Problem, headers: Record<string, string> = {}): Response {

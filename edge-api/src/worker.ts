@@ -10,17 +10,19 @@ import type { SqlDatabase } from './db/database.ts';
 import { openNeon } from './db/neon.ts';
 import { openPlanetScale } from './db/planetscale.ts';
 import type { RateLimiter } from './domain/rate-limit.ts';
+import { DurableObjectShowEvents, type ShowRoomNamespace } from './realtime/durable-object-show-events.ts';
 import { ShowRoomObject } from './realtime/show-room-object.ts';
 import { sqlServices } from './services.ts';
 
 export interface WorkerEnv {
+  PAYMENT_WINDOW_SECONDS?: string;
   DATABASE_DRIVER: 'planetscale' | 'neon';
   DATABASE_URL: string;
   TOKEN_SECRET: string;
   RTMP_PUBLIC_URL?: string;
   UPSTASH_REDIS_REST_URL?: string;
   UPSTASH_REDIS_REST_TOKEN?: string;
-  SHOW_ROOMS: { idFromName(name: string): unknown; get(id: unknown): { fetch(request: Request): Promise<Response> } };
+  SHOW_ROOMS: ShowRoomNamespace;
 }
 
 interface ExecutionContext {
@@ -45,18 +47,41 @@ function workerLoginLimiter(env: WorkerEnv): RateLimiter {
 
 const ROOM_PATH = /^\/v1\/shows\/([0-9a-f-]{36})\/room$/;
 
+/** The app for one request (a Worker may not share I/O objects between requests), and how to close it. */
+function openWorkerApp(env: WorkerEnv) {
+  const database = openWorkerDatabase(env);
+  let app: ReturnType<typeof createApp> | undefined;
+  const services = sqlServices(database, {
+    secret: env.TOKEN_SECRET,
+    loginLimiter: workerLoginLimiter(env),
+    events: new DurableObjectShowEvents(env.SHOW_ROOMS),
+    deliverWebhook: async (request) => app!.fetch(request),
+    ...(env.PAYMENT_WINDOW_SECONDS ? { paymentWindowMs: Number(env.PAYMENT_WINDOW_SECONDS) * 1000 } : {}),
+    ...(env.RTMP_PUBLIC_URL ? { rtmpUrl: env.RTMP_PUBLIC_URL } : {}),
+  });
+  app = createApp(services);
+  return { app, services, close: () => database.close() };
+}
+
 export default {
   async fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Promise<Response> {
     const room = ROOM_PATH.exec(new URL(request.url).pathname);
-    if (room) return env.SHOW_ROOMS.get(env.SHOW_ROOMS.idFromName(room[1]!)).fetch(request);
-
-    // A Worker may not share I/O objects between requests: each request opens its own database
-    // handle (an HTTP client for PlanetScale, a one-connection pool for Neon) and closes it after.
-    const database = openWorkerDatabase(env);
-    const app = createApp(sqlServices(database, { secret: env.TOKEN_SECRET, loginLimiter: workerLoginLimiter(env), ...(env.RTMP_PUBLIC_URL ? { rtmpUrl: env.RTMP_PUBLIC_URL } : {}) }));
+    if (room) {
+      if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return new Response('expected a WebSocket upgrade', { status: 426 });
+      return env.SHOW_ROOMS.get(env.SHOW_ROOMS.idFromName(room[1]!)).fetch(request);
+    }
+    // Each request opens its own database handle (an HTTP client for PlanetScale, a one-connection
+    // pool for Neon) and closes it after.
+    const { app, close } = openWorkerApp(env);
     const response = await app.fetch(request);
-    ctx.waitUntil(database.close());
+    ctx.waitUntil(close());
     return response;
+  },
+
+  /** The cron trigger in wrangler.toml: cancels unpaid orders whose payment window lapsed. */
+  async scheduled(_controller: unknown, env: WorkerEnv, ctx: ExecutionContext): Promise<void> {
+    const { services, close } = openWorkerApp(env);
+    ctx.waitUntil(services.checkout.expirePending().finally(close));
   },
 };
 

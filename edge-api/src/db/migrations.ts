@@ -88,6 +88,65 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('stream_keys_seller').on('stream_keys').columns(['seller_id', 'revoked_at']).execute();
     },
   },
+  '0002_checkout_orders_payments': {
+    async up(db) {
+      await db.schema
+        .createTable('orders')
+        .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+        .addColumn('buyer_id', 'varchar(36)', (c) => c.notNull().references('users.id'))
+        .addColumn('seller_id', 'varchar(36)', (c) => c.notNull().references('users.id'))
+        .addColumn('show_id', 'varchar(36)', (c) => c.notNull().references('shows.id'))
+        .addColumn('product_id', 'varchar(36)', (c) => c.notNull().references('products.id'))
+        .addColumn('quantity', 'integer', (c) => c.notNull())
+        .addColumn('unit_price_amount', 'bigint', (c) => c.notNull())
+        .addColumn('currency', 'char(3)', (c) => c.notNull())
+        .addColumn('flash_deal', 'integer', (c) => c.notNull())
+        .addColumn('status', 'varchar(16)', (c) => c.notNull())
+        .addColumn('payment_intent_id', 'varchar(64)')
+        .addColumn('idempotency_key', 'varchar(128)', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        // The same key from the same buyer is the same checkout: the database, not a lock, says so.
+        .addUniqueConstraint('orders_buyer_idempotency', ['buyer_id', 'idempotency_key'])
+        .execute();
+      await db.schema.createIndex('orders_buyer').on('orders').columns(['buyer_id', 'created_at']).execute();
+      await db.schema.createIndex('orders_show').on('orders').columns(['show_id', 'created_at']).execute();
+      await db.schema.createIndex('orders_pending_expiry').on('orders').columns(['status', 'expires_at']).execute();
+      await db.schema.createIndex('orders_payment_intent').on('orders').columns(['payment_intent_id']).execute();
+      // Units sold at a flash deal's price, in total and per buyer, kept in the same transaction as
+      // the stock they came from, so the limits hold at the source of truth too.
+      await db.schema
+        .createTable('deal_sales')
+        .addColumn('show_id', 'varchar(36)', (c) => c.notNull())
+        .addColumn('product_id', 'varchar(36)', (c) => c.notNull())
+        .addColumn('buyer_id', 'varchar(36)', (c) => c.notNull())
+        .addColumn('units', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('deal_sales_pk', ['show_id', 'product_id', 'buyer_id'])
+        .execute();
+      // The sandbox payment provider's own records: it stands in for an external processor.
+      await db.schema
+        .createTable('sandbox_payment_intents')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('amount', 'bigint', (c) => c.notNull())
+        .addColumn('currency', 'char(3)', (c) => c.notNull())
+        .addColumn('status', 'varchar(32)', (c) => c.notNull())
+        .addColumn('reference', 'varchar(64)', (c) => c.notNull())
+        .addColumn('client_secret', 'varchar(96)', (c) => c.notNull())
+        .addColumn('amount_refunded', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        // One intent per merchant reference (our order): creating it again returns the same intent.
+        .addUniqueConstraint('sandbox_payment_intents_reference', ['reference'])
+        .execute();
+      // Webhook events already applied: a replayed delivery is acknowledged and ignored.
+      await db.schema
+        .createTable('processed_webhook_events')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('processed_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -12,6 +12,49 @@ export interface Database {
   shows: ShowsTable;
   stream_keys: StreamKeysTable;
   show_pins: ShowPinsTable;
+  orders: OrdersTable;
+  deal_sales: DealSalesTable;
+  sandbox_payment_intents: SandboxPaymentIntentsTable;
+  processed_webhook_events: { id: string; processed_at: BigIntColumn };
+}
+
+export interface OrdersTable {
+  id: string;
+  buyer_id: string;
+  seller_id: string;
+  show_id: string;
+  product_id: string;
+  quantity: number;
+  unit_price_amount: BigIntColumn;
+  currency: string;
+  /** 1 when bought at a flash deal's price (booleans differ between MySQL and Postgres). */
+  flash_deal: number;
+  status: 'pending' | 'paid' | 'cancelled' | 'refunded' | 'fulfilled';
+  payment_intent_id: string | null;
+  idempotency_key: string;
+  created_at: BigIntColumn;
+  updated_at: BigIntColumn;
+  expires_at: BigIntColumn;
+}
+
+export interface DealSalesTable {
+  show_id: string;
+  product_id: string;
+  /** A buyer's id, or '*' for the deal's total across buyers. */
+  buyer_id: string;
+  units: number;
+}
+
+export interface SandboxPaymentIntentsTable {
+  id: string;
+  amount: BigIntColumn;
+  currency: string;
+  status: 'requires_confirmation' | 'requires_capture' | 'succeeded' | 'canceled';
+  reference: string;
+  client_secret: string;
+  amount_refunded: BigIntColumn;
+  created_at: BigIntColumn;
+  updated_at: BigIntColumn;
 }
 
 export interface ShowPinsTable {

@@ -29,6 +29,11 @@ export class ShowRoomObject {
   }
 
   async fetch(request: Request): Promise<Response> {
+    // Reachable only from this Worker's own code (the router forwards WebSocket upgrades alone).
+    if (request.method === 'POST' && new URL(request.url).pathname === '/publish') {
+      this.#broadcast(await request.text());
+      return new Response(null, { status: 204 });
+    }
     if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') {
       return new Response(JSON.stringify({ viewers: this.#ctx.getWebSockets().length }), { headers: { 'content-type': 'application/json' } });
     }
@@ -51,9 +56,13 @@ export class ShowRoomObject {
 
   /** `leaving` may still be listed while its close event runs: it is not counted. */
   #broadcastViewers(leaving?: HibernatingWebSocket): void {
-    const sockets = this.#ctx.getWebSockets().filter((s) => s !== leaving);
-    const message = JSON.stringify({ type: 'viewers', count: sockets.length });
-    for (const socket of sockets) {
+    const count = this.#ctx.getWebSockets().filter((s) => s !== leaving).length;
+    this.#broadcast(JSON.stringify({ type: 'viewers', count }), leaving);
+  }
+
+  #broadcast(message: string, except?: HibernatingWebSocket): void {
+    for (const socket of this.#ctx.getWebSockets()) {
+      if (socket === except) continue;
       try {
         socket.send(message);
       } catch {

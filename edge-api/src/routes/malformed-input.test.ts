@@ -21,7 +21,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const TABLES = ['users', 'sessions', 'products', 'shows', 'stream_keys', 'show_pins'] as const;
+const TABLES = ['users', 'sessions', 'products', 'shows', 'stream_keys', 'show_pins', 'orders', 'deal_sales', 'sandbox_payment_intents', 'processed_webhook_events'] as const;
 async function rowCounts(): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   for (const table of TABLES) {

@@ -1,6 +1,8 @@
 import { MemoryRateLimiter } from '../adapters/memory-rate-limiter.ts';
 import { createApp } from '../app.ts';
 import { migrateToLatest } from '../db/migrations.ts';
+import type { StockReservations } from '../domain/checkout.ts';
+import { InProcessShowEvents } from '../realtime/in-process-show-events.ts';
 import { sqlServices } from '../services.ts';
 import { type BackendName, openBackend } from './backends.ts';
 
@@ -8,16 +10,38 @@ export const TEST_SECRET = 'a-test-secret-that-is-long-enough-to-use';
 
 export interface TestApp {
   app: ReturnType<typeof createApp>;
+  services: ReturnType<typeof sqlServices>;
+  events: InProcessShowEvents;
   database: Awaited<ReturnType<typeof openBackend>>['database'];
   close(): Promise<void>;
 }
 
 /** The real app over a real, freshly migrated database of the given backend. */
-export async function createTestApp({ backend = 'pglite', loginLimit = 5 }: { backend?: BackendName; loginLimit?: number } = {}): Promise<TestApp> {
+export interface TestAppOptions {
+  backend?: BackendName;
+  loginLimit?: number;
+  reservations?: StockReservations | null;
+  paymentWindowMs?: number;
+  now?: () => number;
+}
+
+export async function createTestApp({ backend = 'pglite', loginLimit = 5, reservations = null, paymentWindowMs, now }: TestAppOptions = {}): Promise<TestApp> {
   const opened = await openBackend(backend);
   await migrateToLatest(opened.database.db);
-  const app = createApp(sqlServices(opened.database, { secret: TEST_SECRET, loginLimiter: new MemoryRateLimiter({ limit: loginLimit, windowMs: 60_000 }) }));
-  return { app, database: opened.database, close: () => opened.close() };
+  const events = new InProcessShowEvents();
+  let app: ReturnType<typeof createApp> | undefined;
+  const services = sqlServices(opened.database, {
+    secret: TEST_SECRET,
+    loginLimiter: new MemoryRateLimiter({ limit: loginLimit, windowMs: 60_000 }),
+    events,
+    reservations,
+    deliverWebhook: async (request) => app!.fetch(request),
+    ...(paymentWindowMs === undefined ? {} : { paymentWindowMs }),
+    ...(now ? { now } : {}),
+    warn: () => {},
+  });
+  app = createApp(services);
+  return { app, services, events, database: opened.database, close: () => opened.close() };
 }
 
 /** A JSON request for `app.request()`. */

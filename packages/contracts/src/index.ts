@@ -2,6 +2,7 @@ export * from './accounts.ts';
 export * from './ids.ts';
 export * from './ingest.ts';
 export * from './money.ts';
+export * from './orders.ts';
 export * from './pins.ts';
 export * from './problem.ts';
 export * from './products.ts';
