@@ -1,8 +1,7 @@
 // Everything the platform needs on this machine before it can start or be tested, installed once
 // and cached: npm dependencies (under Node 24), Debian's media tools, and the mediasoup worker.
 // `npm start` and `npm test` run this first; `npm run setup` runs it alone.
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDebianPackages } from './lib/apt.mjs';
@@ -10,13 +9,27 @@ import { elapsed, log } from './lib/log.mjs';
 import { run } from './lib/run.mjs';
 
 export const repoRoot = dirname(dirname(fileURLToPath(import.meta.url)));
-const installStamp = join(repoRoot, 'node_modules', '.mytaek1-install');
 
-/** `npm ci` when node_modules is missing or was installed from another lockfile or Node version. */
+/**
+ * Whether node_modules holds what package-lock.json asks for, read from npm's own record of the
+ * tree (node_modules/.package-lock.json), so a developer's `npm install` counts as much as ours.
+ * Optional packages for other platforms are never installed and are not asked for.
+ */
+function installedTreeMatchesLock() {
+  const installedRecord = join(repoRoot, 'node_modules', '.package-lock.json');
+  if (!existsSync(installedRecord)) return false;
+  const wanted = JSON.parse(readFileSync(join(repoRoot, 'package-lock.json'), 'utf8')).packages;
+  const installed = JSON.parse(readFileSync(installedRecord, 'utf8')).packages;
+  return Object.entries(wanted).every(([path, entry]) => {
+    if (path === '' || entry.optional) return true;
+    const present = installed[path];
+    return present !== undefined && present.version === entry.version && Boolean(present.link) === Boolean(entry.link);
+  });
+}
+
+/** `npm ci` when node_modules is missing or does not match the lockfile. */
 export async function ensureNpmDependencies() {
-  const lock = readFileSync(join(repoRoot, 'package-lock.json'));
-  const fingerprint = createHash('sha256').update(lock).update(process.version).digest('hex');
-  if (existsSync(installStamp) && readFileSync(installStamp, 'utf8') === fingerprint) return;
+  if (installedTreeMatchesLock()) return;
   const startedAt = performance.now();
   log.step(`installing npm dependencies with Node ${process.version} (npm ci)`);
   // The mediasoup postinstall would try to download a prebuilt worker and then build one with
@@ -26,7 +39,6 @@ export async function ensureNpmDependencies() {
     cwd: repoRoot,
     env: { ...process.env, MEDIASOUP_WORKER_BIN: process.env.MEDIASOUP_WORKER_BIN || 'provided-by-scripts/mediasoup-worker.mjs' },
   });
-  writeFileSync(installStamp, fingerprint);
   log.ok(`npm dependencies installed (${elapsed(startedAt)})`);
 }
 

@@ -5,14 +5,14 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { buildWebIfStale } from './lib/web-build.mjs';
 import { elapsed, log } from './lib/log.mjs';
 import { repoRoot, setup } from './setup.mjs';
 
 const startedAt = performance.now();
 const env = process.env;
-const dataDir = join(repoRoot, env.DATA_DIR ?? 'data');
+const dataDir = resolve(repoRoot, env.DATA_DIR ?? 'data');
 const host = env.MYTAEK1_HOST ?? '127.0.0.1';
 const ports = {
   web: Number(env.WEB_PORT ?? 3000),
@@ -90,8 +90,19 @@ try {
   await buildWebIfStale();
 
   const shared = { TOKEN_SECRET: localTokenSecret(), EDGE_API_URL: `http://${host}:${ports.edgeApi}` };
-  services.push(
-    startService('edge-api', ['edge-api/src/node.ts'], { ...shared, EDGE_API_HOST: host, EDGE_API_PORT: String(ports.edgeApi), DATA_DIR: dataDir }),
+  const watchForCrash = ({ name, child }) =>
+    child.once('exit', (code, signal) => {
+      if (stopping) return;
+      log.fail(`${name} stopped unexpectedly (${signal ?? `exit ${code}`}); stopping the rest`);
+      void stopAll(1);
+    });
+  // The edge API first: the others ask it for shows, tokens and stream keys as soon as they are up.
+  const edgeApi = startService('edge-api', ['edge-api/src/node.ts'], { ...shared, EDGE_API_HOST: host, EDGE_API_PORT: String(ports.edgeApi), DATA_DIR: dataDir });
+  services.push(edgeApi);
+  watchForCrash(edgeApi);
+  await waitForHttp('edge-api', `${shared.EDGE_API_URL}/healthz`);
+
+  const others = [
     startService('sfu', ['sfu/src/index.ts'], { ...shared, SFU_HOST: host, SFU_PORT: String(ports.sfu) }),
     startService('transcoder', ['transcoder/src/index.ts'], {
       ...shared,
@@ -102,17 +113,10 @@ try {
       SFU_URL: `http://${host}:${ports.sfu}`,
     }),
     startService('web', ['web/build/index.js'], { ...shared, HOST: host, PORT: String(ports.web) }),
-  );
-  for (const { name, child } of services) {
-    child.once('exit', (code, signal) => {
-      if (stopping) return;
-      log.fail(`${name} stopped unexpectedly (${signal ?? `exit ${code}`}); stopping the rest`);
-      void stopAll(1);
-    });
-  }
-
+  ];
+  services.push(...others);
+  others.forEach(watchForCrash);
   await Promise.all([
-    waitForHttp('edge-api', `${shared.EDGE_API_URL}/healthz`),
     waitForHttp('sfu', `http://${host}:${ports.sfu}/healthz`),
     waitForHttp('transcoder', `http://${host}:${ports.transcoderHttp}/healthz`),
     waitForHttp('web', `http://${host}:${ports.web}/`),
