@@ -13,13 +13,17 @@ export const NodeConfig = z
     /** For a Neon-protocol endpoint that is not Neon's cloud (the local one in packages/local-cloud). */
     NEON_LOCAL_ENDPOINT: z.url().optional(),
     TOKEN_SECRET: z.string().min(32, 'TOKEN_SECRET must be at least 32 characters').default(DEV_TOKEN_SECRET),
+    /** Upstash Redis (or the local REST endpoint): the checkout's fast path. Without it, the SQL guard alone. */
+    UPSTASH_REDIS_REST_URL: z.url().optional(),
+    UPSTASH_REDIS_REST_TOKEN: z.string().optional(),
     /** The RTMP URL sellers paste into OBS, shown beside their stream key. */
     RTMP_PUBLIC_URL: z.string().default('rtmp://localhost:1935/live'),
     /** How long a buyer has to pay before the order is cancelled and its units go back on sale. */
     PAYMENT_WINDOW_SECONDS: z.coerce.number().int().min(10).max(86_400).default(600),
     SEED_DEMO_DATA: z.stringbool().default(true),
   })
-  .refine((c) => c.DATABASE_DRIVER === 'pglite' || c.DATABASE_URL, { message: 'DATABASE_URL is required unless DATABASE_DRIVER is pglite', path: ['DATABASE_URL'] });
+  .refine((c) => c.DATABASE_DRIVER === 'pglite' || c.DATABASE_URL, { message: 'DATABASE_URL is required unless DATABASE_DRIVER is pglite', path: ['DATABASE_URL'] })
+  .refine((c) => !c.UPSTASH_REDIS_REST_URL || c.UPSTASH_REDIS_REST_TOKEN, { message: 'UPSTASH_REDIS_REST_TOKEN is required with UPSTASH_REDIS_REST_URL', path: ['UPSTASH_REDIS_REST_TOKEN'] });
 export type NodeConfig = z.infer<typeof NodeConfig>;
 
 export function loadNodeConfig(env: Record<string, string | undefined> = process.env): NodeConfig {

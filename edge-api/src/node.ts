@@ -9,6 +9,8 @@ import { loadNodeConfig, type NodeConfig } from './config.ts';
 import type { SqlDatabase } from './db/database.ts';
 import { migrateToLatest } from './db/migrations.ts';
 import { MemoryRateLimiter } from './adapters/memory-rate-limiter.ts';
+import { Redis } from '@upstash/redis';
+import { FAIL_FAST, upstashReservations } from './adapters/upstash.ts';
 import { InProcessShowEvents } from './realtime/in-process-show-events.ts';
 import { seedDemoData } from './seed.ts';
 import { sqlServices } from './services.ts';
@@ -56,11 +58,15 @@ export async function startEdgeApi(config: NodeConfig = loadNodeConfig()) {
   // Five sign-in attempts a minute per account: enough for typos, useless for guessing.
   const loginLimiter = new MemoryRateLimiter({ limit: 5, windowMs: 60_000 });
   const events = new InProcessShowEvents();
+  const reservations = config.UPSTASH_REDIS_REST_URL
+    ? upstashReservations(new Redis({ url: config.UPSTASH_REDIS_REST_URL, token: config.UPSTASH_REDIS_REST_TOKEN!, enableTelemetry: false, ...FAIL_FAST }), database)
+    : null;
   let app: ReturnType<typeof createApp> | undefined;
   const services = sqlServices(database, {
     secret: config.TOKEN_SECRET,
     loginLimiter,
     events,
+    reservations,
     deliverWebhook: async (request) => app!.fetch(request),
     paymentWindowMs: config.PAYMENT_WINDOW_SECONDS * 1000,
     rtmpUrl: config.RTMP_PUBLIC_URL,

@@ -5,6 +5,7 @@
 import { Redis } from '@upstash/redis/cloudflare';
 import { MemoryRateLimiter } from './adapters/memory-rate-limiter.ts';
 import { UpstashRateLimiter } from './adapters/upstash-rate-limiter.ts';
+import { FAIL_FAST, upstashReservations } from './adapters/upstash.ts';
 import { createApp } from './app.ts';
 import type { SqlDatabase } from './db/database.ts';
 import { openNeon } from './db/neon.ts';
@@ -34,14 +35,16 @@ function openWorkerDatabase(env: WorkerEnv): SqlDatabase {
   return env.DATABASE_DRIVER === 'neon' ? openNeon(env.DATABASE_URL, { maxConnections: 1 }) : openPlanetScale(env.DATABASE_URL);
 }
 
+function upstashFromEnv(env: WorkerEnv): Redis | null {
+  return env.UPSTASH_REDIS_REST_URL && env.UPSTASH_REDIS_REST_TOKEN ? new Redis({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN, ...FAIL_FAST }) : null;
+}
+
 let loginLimiter: RateLimiter | undefined;
 /** Upstash's limiter is shared by every isolate; without Upstash, each isolate limits on its own. */
 function workerLoginLimiter(env: WorkerEnv): RateLimiter {
   const settings = { limit: 5, windowMs: 60_000 };
-  loginLimiter ??=
-    env.UPSTASH_REDIS_REST_URL && env.UPSTASH_REDIS_REST_TOKEN
-      ? new UpstashRateLimiter({ redis: new Redis({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN }), prefix: 'ratelimit:login', ...settings })
-      : new MemoryRateLimiter(settings);
+  const redis = upstashFromEnv(env);
+  loginLimiter ??= redis ? new UpstashRateLimiter({ redis, prefix: 'ratelimit:login', ...settings }) : new MemoryRateLimiter(settings);
   return loginLimiter;
 }
 
@@ -50,11 +53,13 @@ const ROOM_PATH = /^\/v1\/shows\/([0-9a-f-]{36})\/room$/;
 /** The app for one request (a Worker may not share I/O objects between requests), and how to close it. */
 function openWorkerApp(env: WorkerEnv) {
   const database = openWorkerDatabase(env);
+  const redis = upstashFromEnv(env);
   let app: ReturnType<typeof createApp> | undefined;
   const services = sqlServices(database, {
     secret: env.TOKEN_SECRET,
     loginLimiter: workerLoginLimiter(env),
     events: new DurableObjectShowEvents(env.SHOW_ROOMS),
+    reservations: redis ? upstashReservations(redis, database) : null,
     deliverWebhook: async (request) => app!.fetch(request),
     ...(env.PAYMENT_WINDOW_SECONDS ? { paymentWindowMs: Number(env.PAYMENT_WINDOW_SECONDS) * 1000 } : {}),
     ...(env.RTMP_PUBLIC_URL ? { rtmpUrl: env.RTMP_PUBLIC_URL } : {}),

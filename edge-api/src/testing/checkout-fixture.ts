@@ -1,7 +1,7 @@
 import { CheckoutResponse, Order, Product, Show } from '@mytaek1/contracts';
-import type { ShowEvent, StockReservations } from '../domain/checkout.ts';
+import type { ShowEvent } from '../domain/checkout.ts';
 import type { BackendName } from './backends.ts';
-import { createTestApp, jsonRequest, signUpAs, type TestApp } from './test-app.ts';
+import { createTestApp, jsonRequest, signUpAs, type TestApp, type TestAppOptions } from './test-app.ts';
 
 export type Account = Awaited<ReturnType<typeof signUpAs>>;
 
@@ -42,7 +42,7 @@ export class CheckoutStage {
     backend: BackendName;
     stock: number;
     deal?: DealTerms;
-    reservations?: StockReservations | null;
+    reservations?: TestAppOptions['reservations'];
     paymentWindowMs?: number;
   }): Promise<CheckoutStage> {
     const clock = { now: Date.now() };
@@ -67,6 +67,11 @@ export class CheckoutStage {
     const events: ShowEvent[] = [];
     t.events.subscribe(show.id, (event) => events.push(event));
     return new CheckoutStage(t, seller, show, product, clock, events);
+  }
+
+  /** The test's clock, which the checkout reads. */
+  now(): number {
+    return this.#clock.now;
   }
 
   /** Moves the test's clock forward. */

@@ -20,7 +20,8 @@ export interface TestApp {
 export interface TestAppOptions {
   backend?: BackendName;
   loginLimit?: number;
-  reservations?: StockReservations | null;
+  /** The checkout's fast path, built over the test's database (its counters' source). */
+  reservations?: ((database: TestApp['database']) => StockReservations) | null;
   paymentWindowMs?: number;
   now?: () => number;
 }
@@ -34,7 +35,7 @@ export async function createTestApp({ backend = 'pglite', loginLimit = 5, reserv
     secret: TEST_SECRET,
     loginLimiter: new MemoryRateLimiter({ limit: loginLimit, windowMs: 60_000 }),
     events,
-    reservations,
+    reservations: reservations ? reservations(opened.database) : null,
     deliverWebhook: async (request) => app!.fetch(request),
     ...(paymentWindowMs === undefined ? {} : { paymentWindowMs }),
     ...(now ? { now } : {}),

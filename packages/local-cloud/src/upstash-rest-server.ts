@@ -138,7 +138,8 @@ export class UpstashRestServer {
 
   async #shutdown(): Promise<void> {
     await closeServer(this.#server, this.#sockets);
-    await this.#pool.close();
+    // destroy, not close: close waits for commands that a dead Redis will never answer.
+    this.#pool.destroy();
   }
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -195,6 +196,9 @@ function redisClientOptions(redis: RedisServerOptions) {
     database: redis.database ?? 0,
     // Upstash answers in RESP2 shapes (flat arrays, numbers as strings); node-redis 6 defaults to RESP3.
     RESP: 2 as const,
+    // While Redis is down, answer each command with an error at once, as Upstash does, rather than
+    // queueing it until a reconnect that may never come.
+    disableOfflineQueue: true,
   };
 }
 
