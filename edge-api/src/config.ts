@@ -16,6 +16,8 @@ export const NodeConfig = z
     /** Upstash Redis (or the local REST endpoint): the checkout's fast path. Without it, the SQL guard alone. */
     UPSTASH_REDIS_REST_URL: z.url().optional(),
     UPSTASH_REDIS_REST_TOKEN: z.string().optional(),
+    /** `lock-per-product` is the seed project's design, kept as the checkout benchmark's baseline only. */
+    CHECKOUT_DESIGN: z.enum(['reservation', 'lock-per-product']).default('reservation'),
     /** The RTMP URL sellers paste into OBS, shown beside their stream key. */
     RTMP_PUBLIC_URL: z.string().default('rtmp://localhost:1935/live'),
     /** How long a buyer has to pay before the order is cancelled and its units go back on sale. */

@@ -11,6 +11,7 @@ import { migrateToLatest } from './db/migrations.ts';
 import { MemoryRateLimiter } from './adapters/memory-rate-limiter.ts';
 import { Redis } from '@upstash/redis';
 import { FAIL_FAST, upstashReservations } from './adapters/upstash.ts';
+import { InProcessProductLocks, UpstashProductLocks } from './baseline/lock-per-product.ts';
 import { InProcessShowEvents } from './realtime/in-process-show-events.ts';
 import { seedDemoData } from './seed.ts';
 import { sqlServices } from './services.ts';
@@ -58,15 +59,17 @@ export async function startEdgeApi(config: NodeConfig = loadNodeConfig()) {
   // Five sign-in attempts a minute per account: enough for typos, useless for guessing.
   const loginLimiter = new MemoryRateLimiter({ limit: 5, windowMs: 60_000 });
   const events = new InProcessShowEvents();
-  const reservations = config.UPSTASH_REDIS_REST_URL
-    ? upstashReservations(new Redis({ url: config.UPSTASH_REDIS_REST_URL, token: config.UPSTASH_REDIS_REST_TOKEN!, enableTelemetry: false, ...FAIL_FAST }), database)
-    : null;
+  const redis = config.UPSTASH_REDIS_REST_URL ? new Redis({ url: config.UPSTASH_REDIS_REST_URL, token: config.UPSTASH_REDIS_REST_TOKEN!, enableTelemetry: false, ...FAIL_FAST }) : null;
+  const reservations = redis ? upstashReservations(redis, database) : null;
+  const baselineLocks =
+    config.CHECKOUT_DESIGN === 'lock-per-product' ? (redis ? new UpstashProductLocks(new Redis({ url: config.UPSTASH_REDIS_REST_URL!, token: config.UPSTASH_REDIS_REST_TOKEN!, enableTelemetry: false })) : new InProcessProductLocks()) : undefined;
   let app: ReturnType<typeof createApp> | undefined;
   const services = sqlServices(database, {
     secret: config.TOKEN_SECRET,
     loginLimiter,
     events,
     reservations,
+    ...(baselineLocks ? { baselineLocks } : {}),
     deliverWebhook: async (request) => app!.fetch(request),
     paymentWindowMs: config.PAYMENT_WINDOW_SECONDS * 1000,
     rtmpUrl: config.RTMP_PUBLIC_URL,

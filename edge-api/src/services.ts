@@ -1,5 +1,6 @@
 import { newId } from '@mytaek1/contracts';
 import type { AppServices } from './app.ts';
+import { LockPerProductOrderStore, type ProductLocks } from './baseline/lock-per-product.ts';
 import { hashPassword, verifyPassword } from './auth/password.ts';
 import { webCryptoSessionTokens } from './auth/session-tokens.ts';
 import type { SqlDatabase } from './db/database.ts';
@@ -34,6 +35,11 @@ export interface ServiceOptions {
   /** Delivers the sandbox provider's webhooks to this app (its fetch). */
   deliverWebhook: (request: Request) => Promise<Response>;
   paymentWindowMs?: number;
+  /**
+   * `lock-per-product` runs the seed project's design instead (the benchmark's baseline):
+   * one lock per product, read stock, write, release. Never for production.
+   */
+  baselineLocks?: ProductLocks;
   rtmpUrl?: string;
   now?: () => number;
   warn?: (message: string, error: unknown) => void;
@@ -46,7 +52,7 @@ export function sqlServices(database: SqlDatabase, options: ServiceOptions): App
   const makeId = () => newId(now());
   const webhookSecret = `${secret}:sandbox-webhooks`;
   const sandbox = new SandboxPayments({ db, webhookSecret, deliver: options.deliverWebhook, webhookUrl: SANDBOX_WEBHOOK_URL, now });
-  const orders = new SqlOrderStore(db, family);
+  const orders = options.baselineLocks ? new LockPerProductOrderStore(db, family, options.baselineLocks) : new SqlOrderStore(db, family);
   return {
     shows: new SqlShowStore(db),
     products: new SqlProductStore(db),
@@ -56,7 +62,7 @@ export function sqlServices(database: SqlDatabase, options: ServiceOptions): App
     checkout: new Checkout({
       offers: new SqlOfferSource(db),
       orders,
-      reservations: options.reservations ?? null,
+      reservations: options.baselineLocks ? null : (options.reservations ?? null),
       payments: sandbox,
       events: options.events,
       now,

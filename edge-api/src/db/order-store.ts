@@ -44,7 +44,7 @@ export class SqlOrderStore implements OrderStore {
           await this.#countDealUnits(tx, order, order.buyerId, deal.perBuyerLimit, 'buyer_limit');
         }
         try {
-          await tx.insertInto('orders').values(toRow(order)).execute();
+          await tx.insertInto('orders').values(orderRow(order)).execute();
         } catch (error) {
           if (isUniqueViolation(error)) throw new Refused('duplicate');
           throw error;
@@ -148,7 +148,8 @@ export class SqlOrderStore implements OrderStore {
   }
 }
 
-function toRow(order: OrderRecord) {
+/** The orders row of an order, as inserted. */
+export function orderRow(order: OrderRecord) {
   return {
     id: order.id,
     buyer_id: order.buyerId,

@@ -38,15 +38,17 @@ export class CheckoutStage {
     deal,
     reservations = null,
     paymentWindowMs = 60_000,
+    baselineLocks,
   }: {
     backend: BackendName;
     stock: number;
     deal?: DealTerms;
     reservations?: TestAppOptions['reservations'];
     paymentWindowMs?: number;
+    baselineLocks?: TestAppOptions['baselineLocks'];
   }): Promise<CheckoutStage> {
     const clock = { now: Date.now() };
-    const t = await createTestApp({ backend, reservations, paymentWindowMs, now: () => clock.now, loginLimit: 1_000_000 });
+    const t = await createTestApp({ backend, reservations, paymentWindowMs, now: () => clock.now, loginLimit: 1_000_000, ...(baselineLocks ? { baselineLocks } : {}) });
     const seller = await signUpAs(t.app, 'seller', 'Studio');
     const product = Product.parse(
       await (await t.app.request('/v1/products', jsonRequest('POST', { title: 'Drop', price: { amount: 5000, currency: 'USD' }, stock }, seller.headers))).json(),

@@ -1,6 +1,7 @@
 import { MemoryRateLimiter } from '../adapters/memory-rate-limiter.ts';
 import { createApp } from '../app.ts';
 import { migrateToLatest } from '../db/migrations.ts';
+import type { ProductLocks } from '../baseline/lock-per-product.ts';
 import type { StockReservations } from '../domain/checkout.ts';
 import { InProcessShowEvents } from '../realtime/in-process-show-events.ts';
 import { sqlServices } from '../services.ts';
@@ -24,9 +25,10 @@ export interface TestAppOptions {
   reservations?: ((database: TestApp['database']) => StockReservations) | null;
   paymentWindowMs?: number;
   now?: () => number;
+  baselineLocks?: ProductLocks;
 }
 
-export async function createTestApp({ backend = 'pglite', loginLimit = 5, reservations = null, paymentWindowMs, now }: TestAppOptions = {}): Promise<TestApp> {
+export async function createTestApp({ backend = 'pglite', loginLimit = 5, reservations = null, paymentWindowMs, now, baselineLocks }: TestAppOptions = {}): Promise<TestApp> {
   const opened = await openBackend(backend);
   await migrateToLatest(opened.database.db);
   const events = new InProcessShowEvents();
@@ -39,6 +41,7 @@ export async function createTestApp({ backend = 'pglite', loginLimit = 5, reserv
     deliverWebhook: async (request) => app!.fetch(request),
     ...(paymentWindowMs === undefined ? {} : { paymentWindowMs }),
     ...(now ? { now } : {}),
+    ...(baselineLocks ? { baselineLocks } : {}),
     warn: () => {},
   });
   app = createApp(services);
