@@ -5,7 +5,7 @@ import { log } from './lib/log.mjs';
 import { run } from './lib/run.mjs';
 import { repoRoot } from './setup.mjs';
 
-const projects = ['.', 'packages/contracts', 'packages/local-cloud', 'packages/test-support', 'edge-api', 'edge-api/tsconfig.workers.json', 'sfu', 'transcoder', 'web'];
+const projects = ['.', 'packages/contracts', 'packages/local-cloud', 'packages/test-support', 'edge-api', 'edge-api/tsconfig.workers.json', 'sfu', 'transcoder', 'web', 'bench'];
 let failed = 0;
 // kit generates the tsconfig that web's extends (node_modules/$app/tsconfig.json): make it first.
 await run(process.execPath, [join(repoRoot, 'node_modules', '@sveltejs', 'kit', 'svelte-kit.js'), 'sync'], { cwd: join(repoRoot, 'web') });

@@ -27,25 +27,11 @@ export async function openConfiguredDatabase(config: NodeConfig): Promise<SqlDat
       return openPlanetScale(config.DATABASE_URL!);
     }
     case 'neon': {
-      const [{ neonConfig }, { default: WebSocket }, { openNeon }] = await Promise.all([
-        import('@neondatabase/serverless'),
-        import('ws'),
-        import('./db/neon.ts'),
-      ]);
-      neonConfig.webSocketConstructor = WebSocket;
-      if (config.NEON_LOCAL_ENDPOINT) useLocalNeonEndpoint(neonConfig, new URL(config.NEON_LOCAL_ENDPOINT));
+      const { configureNeonForNode, openNeon } = await import('./db/neon.ts');
+      await configureNeonForNode(config.NEON_LOCAL_ENDPOINT ? new URL(config.NEON_LOCAL_ENDPOINT) : undefined);
       return openNeon(config.DATABASE_URL!);
     }
   }
-}
-
-/** Points Neon's driver at a Neon-protocol endpoint on plain HTTP and WebSocket (packages/local-cloud). */
-function useLocalNeonEndpoint(neonConfig: typeof import('@neondatabase/serverless').neonConfig, endpoint: URL): void {
-  neonConfig.fetchEndpoint = () => new URL('/sql', endpoint).href;
-  neonConfig.wsProxy = (host, port) => `${endpoint.host}/v1?address=${host}:${port}`;
-  neonConfig.useSecureWebSocket = false;
-  neonConfig.pipelineTLS = false;
-  neonConfig.pipelineConnect = false;
 }
 
 export { loadNodeConfig };
