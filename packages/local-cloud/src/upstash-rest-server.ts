@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { createHash } from 'node:crypto';
 import { createClient, createClientPool, ErrorReply, RESP_TYPES } from 'redis';
 import {
   closeServer,
@@ -230,7 +231,43 @@ function parseCommand(value: unknown): RedisCommand {
   if (CONNECTION_STATE_COMMANDS.has(name) || (name === 'CLIENT' && CONNECTION_STATE_CLIENT_SUBCOMMANDS.has(subcommand))) {
     throw new HttpRequestError(400, `ERR ${command.slice(0, name === 'CLIENT' ? 2 : 1).join(' ')} is not supported over REST`);
   }
+  return adaptUpstashScripts(command);
+}
+
+/**
+ * Upstash accepts a Lua shebang flag of its own, `allow-key-locking` (@upstash/ratelimit sets it),
+ * that Redis rejects ("Unexpected flag in script shebang"). Scripts are passed on without it, and
+ * EVALSHA of the script as the client wrote it is sent as the digest of the script Redis stored.
+ */
+const UPSTASH_ONLY_SCRIPT_FLAGS = new Set(['allow-key-locking']);
+const adaptedScriptDigests = new Map<string, string>();
+
+function adaptUpstashScripts(command: RedisCommand): RedisCommand {
+  const name = (command[0] ?? '').toUpperCase();
+  const scriptIndex = name === 'EVAL' || name === 'EVAL_RO' ? 1 : name === 'SCRIPT' && (command[1] ?? '').toUpperCase() === 'LOAD' ? 2 : -1;
+  if (scriptIndex >= 0 && command[scriptIndex] !== undefined) {
+    const script = command[scriptIndex];
+    const adapted = withoutUpstashFlags(script);
+    if (adapted === script) return command;
+    adaptedScriptDigests.set(sha1(script), sha1(adapted));
+    return command.map((part, i) => (i === scriptIndex ? adapted : part));
+  }
+  if ((name === 'EVALSHA' || name === 'EVALSHA_RO') && command[1] !== undefined) {
+    const stored = adaptedScriptDigests.get(command[1].toLowerCase());
+    if (stored) return command.map((part, i) => (i === 1 ? stored : part));
+  }
   return command;
+}
+
+function withoutUpstashFlags(script: string): string {
+  const match = /^#!lua flags=([^\n]*)\n/.exec(script);
+  if (!match) return script;
+  const flags = match[1]!.split(',').map((f) => f.trim()).filter((f) => f && !UPSTASH_ONLY_SCRIPT_FLAGS.has(f));
+  return `#!lua${flags.length ? ` flags=${flags.join(',')}` : ''}\n${script.slice(match[0].length)}`;
+}
+
+function sha1(text: string): string {
+  return createHash('sha1').update(text).digest('hex');
 }
 
 function parseCommands(value: unknown): RedisCommand[] {
