@@ -6,24 +6,19 @@
  *
  * Options (environment): BUYERS (5000), UNITS (100), BACKENDS (comma-separated subset).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { newId } from '@mytaek1/contracts';
 import { migrateToLatest } from '@mytaek1/edge-api/migrations';
-import { loadNodeConfig, openConfiguredDatabase } from '@mytaek1/edge-api/node';
-import { freePort } from '@mytaek1/test-support';
-import mysql from 'mysql2/promise';
-import pg from 'pg';
+import type { openConfiguredDatabase } from '@mytaek1/edge-api/node';
+import { BACKENDS, type BackendName, infrastructure, percentile, repoRoot, startEdgeApi, stop } from './lib/infrastructure.ts';
 
 const BUYERS = Number(process.env.BUYERS ?? 5000);
 const UNITS = Number(process.env.UNITS ?? 100);
-const repoRoot = join(import.meta.dirname, '..');
-const BACKENDS = ['pglite', 'planetscale-mariadb+upstash', 'neon-postgres+upstash'] as const;
-type BackendName = (typeof BACKENDS)[number];
 const DESIGNS = ['reservation', 'lock-per-product'] as const;
 type Design = (typeof DESIGNS)[number];
 const selected = (process.env.BACKENDS?.split(',') ?? BACKENDS) as BackendName[];
@@ -45,87 +40,6 @@ interface RunResult {
   throughput_per_s: number;
   p50_ms: number;
   p99_ms: number;
-}
-
-// ---------------------------------------------------------------- infrastructure per backend
-
-interface Infrastructure {
-  /** Environment for the edge API process: its database. */
-  sql: Record<string, string>;
-  /** Environment for the edge API process: Upstash Redis. */
-  upstash: Record<string, string>;
-  /** The database as the bench sees it, for setup and for counting after the burst. */
-  open(): ReturnType<typeof openConfiguredDatabase>;
-  close(): Promise<void>;
-}
-
-function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs = 30_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}:\n${output}`)), timeoutMs);
-    const onData = (chunk: Buffer) => {
-      output += chunk;
-      if (pattern.test(output)) {
-        clearTimeout(timer);
-        child.stdout?.off('data', onData);
-        resolve(output);
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk));
-    child.once('exit', (code) => reject(new Error(`exited (${code}) before ${pattern}:\n${output}`)));
-  });
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', () => (clearTimeout(killer), resolve()));
-    child.kill('SIGTERM');
-  });
-}
-
-async function infrastructure(backend: BackendName): Promise<Infrastructure> {
-  const dbName = `mytaek1_bench_${randomBytes(4).toString('hex')}`;
-  const mariadb = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root' });
-  const postgres = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });
-  await postgres.connect();
-  // The endpoints' process serves both SQL protocols, so both servers get the scratch database.
-  await mariadb.query(`CREATE DATABASE ${dbName}`);
-  await postgres.query(`CREATE DATABASE ${dbName}`);
-  // The cloud protocol endpoints run in a process of their own, as the cloud services would.
-  const cloud = spawn(
-    process.execPath,
-    ['packages/local-cloud/src/cli.ts', '--mysql', `mysql://root@127.0.0.1:3306/${dbName}`, '--postgres', `postgresql://postgres@127.0.0.1:5432/${dbName}`, '--planetscale-port', '0', '--neon-port', '0', '--upstash-port', '0'],
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const printed = await waitForLine(cloud, /Stop with Ctrl-C/);
-  const value = (name: string, after = 0) => {
-    const match = new RegExp(`^${name}=(.+)$`, 'm').exec(printed.slice(after));
-    if (!match) throw new Error(`local-cloud did not print ${name}`);
-    return match[1]!;
-  };
-  const pgliteDir = mkdtempSync(join(tmpdir(), 'mytaek1-bench-'));
-  const sql: Record<string, string> =
-    backend === 'pglite'
-      ? { DATABASE_DRIVER: 'pglite', DATA_DIR: pgliteDir }
-      : backend === 'planetscale-mariadb+upstash'
-        ? { DATABASE_DRIVER: 'planetscale', DATABASE_URL: value('DATABASE_URL') }
-        : { DATABASE_DRIVER: 'neon', DATABASE_URL: value('DATABASE_URL', printed.indexOf('# edge-api over Neon')), NEON_LOCAL_ENDPOINT: value('NEON_LOCAL_ENDPOINT') };
-  return {
-    sql,
-    upstash: { UPSTASH_REDIS_REST_URL: value('UPSTASH_REDIS_REST_URL'), UPSTASH_REDIS_REST_TOKEN: value('UPSTASH_REDIS_REST_TOKEN') },
-    open: () => openConfiguredDatabase(loadNodeConfig(sql)),
-    async close() {
-      await stop(cloud);
-      rmSync(pgliteDir, { recursive: true, force: true });
-      await mariadb.query(`DROP DATABASE ${dbName}`);
-      await postgres.query(`DROP DATABASE ${dbName} WITH (FORCE)`);
-      await mariadb.end();
-      await postgres.end();
-    },
-  };
 }
 
 // ---------------------------------------------------------------- the stage: one product, a live show, 5,000 signed-in buyers
@@ -183,10 +97,6 @@ function post(agent: Agent, port: number, path: string, headers: Record<string, 
   });
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-}
-
 /**
  * The seed took its lock in Redis (Redisson) whatever the database: the baseline does the same with
  * @upstash/lock on every pair. The reservation design uses Redis only where the pair has it: PGlite
@@ -200,22 +110,13 @@ async function run(backend: BackendName, design: Design, lock: 'redis' | 'in-pro
     const stage = await setStage(setup);
     await setup.close();
 
-    const port = await freePort();
-    api = spawn(process.execPath, ['edge-api/src/node.ts'], {
-      cwd: repoRoot,
-      env: {
-        ...process.env,
-        ...infra.sql,
-        ...((design === 'reservation' && backend !== 'pglite') || (design === 'lock-per-product' && lock === 'redis') ? infra.upstash : {}),
-        EDGE_API_PORT: String(port),
-        SEED_DEMO_DATA: 'false',
-        CHECKOUT_DESIGN: design,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    await waitForLine(api, /listening on/);
+    const usesRedis = (design === 'reservation' && backend !== 'pglite') || (design === 'lock-per-product' && lock === 'redis');
+    const started = await startEdgeApi({ ...infra.sql, ...(usesRedis ? infra.upstash : {}), CHECKOUT_DESIGN: design });
+    api = started.process;
+    const { port } = started;
 
-    const agent = new Agent({ keepAlive: true, maxSockets: 512 });
+    // One connection per buyer: all of them really are released at once.
+    const agent = new Agent({ keepAlive: true, maxSockets: BUYERS });
     const body = JSON.stringify({ showId: stage.showId, productId: stage.productId, quantity: 1 });
     const latencies: number[] = [];
     const statuses = new Map<number, number>();
@@ -288,7 +189,7 @@ const ratios = selected.map((backend) => {
 const result = {
   benchmark: 'checkout-burst',
   date: new Date().toISOString(),
-  machine: `${(await import('node:os')).cpus().length} cores, ${Math.round((await import('node:os')).totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+  machine: `${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
   buyers: BUYERS,
   units: UNITS,
   runs,

@@ -26,19 +26,23 @@ export class UpstashProductLocks implements ProductLocks {
   readonly #leaseMs: number;
   readonly #waitMs: number;
 
-  constructor(redis: Redis, { leaseMs = 5_000, waitMs = 60_000 } = {}) {
+  constructor(redis: Redis, { leaseMs = 5_000, waitMs = 30_000 } = {}) {
     this.#redis = redis;
     this.#leaseMs = leaseMs;
     this.#waitMs = waitMs;
   }
 
   async withLock<T>(productId: string, work: () => Promise<T>): Promise<T> {
-    // Redisson wakes waiters by pub/sub; @upstash/lock polls. 20 ms keeps the polling from swamping Redis.
-    const delay = 20;
+    // @upstash/lock's own retries count attempts, not time; a deadline bounds the wait as Redisson's
+    // tryLock(wait) does. Redisson wakes waiters by pub/sub where this polls, with jitter.
     // @upstash/lock's typings name @upstash/redis's CommonJS declarations; the class is the same at run time.
     const redis = this.#redis as unknown as ConstructorParameters<typeof Lock>[0]['redis'];
-    const lock = new Lock({ id: `lock:product:${productId}`, redis, lease: this.#leaseMs, retry: { attempts: Math.ceil(this.#waitMs / delay), delay } });
-    if (!(await lock.acquire())) throw new DomainError('unavailable', 'the product is busy; try again', { reason: 'lock-timeout' });
+    const lock = new Lock({ id: `lock:product:${productId}`, redis, lease: this.#leaseMs, retry: { attempts: 1, delay: 0 } });
+    const deadline = Date.now() + this.#waitMs;
+    while (!(await lock.acquire())) {
+      if (Date.now() >= deadline) throw new DomainError('unavailable', 'the product is busy; try again', { reason: 'lock-timeout' });
+      await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 20));
+    }
     try {
       return await work();
     } finally {
