@@ -29,10 +29,18 @@ import {
  * kysely 0.28; it ignores Kysely's transaction access mode, has no savepoints and needs date-fns,
  * so this ~100-line dialect is ours.)
  */
-export class PlanetScaleDialect implements Dialect {
-  readonly #config: Config;
+export interface PlanetScaleDialectConfig extends Config {
+  /**
+   * The most queries (or open transactions) in flight at once, as a connection pool would bound them:
+   * a rush of thousands of requests queues here instead of opening thousands of HTTP requests.
+   */
+  maxConnections?: number;
+}
 
-  constructor(config: Config) {
+export class PlanetScaleDialect implements Dialect {
+  readonly #config: PlanetScaleDialectConfig;
+
+  constructor(config: PlanetScaleDialectConfig) {
     if (!config.url && !config.host) throw new Error('PlanetScaleDialect: give a url, or host with username and password');
     this.#config = config;
   }
@@ -54,15 +62,40 @@ export class PlanetScaleDialect implements Dialect {
   }
 }
 
-function planetScaleDriver(config: Config): Driver {
+/** Hands out at most `size` permits; the rest wait in order. */
+function permits(size: number) {
+  let available = size;
+  const waiting: (() => void)[] = [];
+  return {
+    acquire: (): Promise<void> => {
+      if (available > 0) {
+        available--;
+        return Promise.resolve();
+      }
+      return new Promise((resolve) => waiting.push(resolve));
+    },
+    release: (): void => {
+      const next = waiting.shift();
+      if (next) next();
+      else available++;
+    },
+  };
+}
+
+function planetScaleDriver({ maxConnections = 16, ...config }: PlanetScaleDialectConfig): Driver {
+  const slots = permits(maxConnections);
   const run = async (connection: DatabaseConnection, sql: string) => {
     await connection.executeQuery(CompiledQuery.raw(sql));
   };
   return {
-    // HTTP needs no pool: connections are sessions, created per acquisition and dropped after.
+    // A connection is a session, created per acquisition and dropped after; the permits bound how
+    // many are in flight.
     init: async () => {},
-    acquireConnection: async () => sessionConnection(connect(config)),
-    releaseConnection: async () => {},
+    acquireConnection: async () => {
+      await slots.acquire();
+      return sessionConnection(connect(config));
+    },
+    releaseConnection: async () => slots.release(),
     destroy: async () => {},
     beginTransaction: async (connection, settings) => {
       const characteristics = transactionCharacteristics(settings);
