@@ -11,8 +11,8 @@ import type {
 import { RequestError } from './errors.ts';
 
 /**
- * How the sfu reaches a participant. The WebSocket signaling implements it today; WHIP/WHEP
- * sessions, which have no socket to notify, will implement it with no-ops.
+ * How the sfu reaches a participant: the WebSocket signaling, or a WHIP/WHEP session, which has no
+ * way to renegotiate and ends itself when told to reconnect.
  */
 export type PeerChannel = {
   notify(notification: SignalingNotification): void;
@@ -112,13 +112,17 @@ export class Peer extends EventEmitter<PeerEvents> {
     return producer;
   }
 
-  addConsumer(consumer: mediasoupTypes.Consumer): void {
+  /**
+   * `producerId` is the id the client knows the producer by: a consumer on an edge router may
+   * consume a piped copy of it with an id of its own.
+   */
+  addConsumer(consumer: mediasoupTypes.Consumer, producerId: string = consumer.producerId): void {
     this.#consumers.set(consumer.id, consumer);
     consumer.observer.once('close', () => this.#consumers.delete(consumer.id));
     // Only the producer going away is news to the client; a transport closing is its own doing (or
     // its worker's death, which it hears of as `reconnect`).
     consumer.once('producerclose', () => {
-      this.notify({ type: 'notification', method: 'consumerClosed', data: { consumerId: consumer.id, producerId: consumer.producerId } });
+      this.notify({ type: 'notification', method: 'consumerClosed', data: { consumerId: consumer.id, producerId } });
     });
   }
 

@@ -1,6 +1,6 @@
 import type { SfuStats } from '@mytaek1/contracts';
 import { createLogger } from './logger.ts';
-import { Room, type RtcListenOptions } from './Room.ts';
+import { Room, type RoomOriginOptions, type RtcListenOptions } from './Room.ts';
 import type { WorkerPool } from './WorkerPool.ts';
 
 const logger = createLogger('RoomRegistry');
@@ -15,6 +15,10 @@ export type RoomRegistryOptions = {
   pool: WorkerPool;
   listen: RtcListenOptions;
   emptyRoomGraceMs: number;
+  /** See ShowRouters. */
+  maxConsumersPerRouter: number;
+  /** Set on an edge sfu: every room's media is piped in from this origin. */
+  origin?: RoomOriginOptions;
 };
 
 /** The rooms of this sfu, one per live show, created on the first peer's admission. */
@@ -22,6 +26,8 @@ export class RoomRegistry {
   readonly #pool: WorkerPool;
   readonly #listen: RtcListenOptions;
   readonly #emptyRoomGraceMs: number;
+  readonly #maxConsumersPerRouter: number;
+  readonly #origin: RoomOriginOptions | undefined;
   readonly #rooms = new Map<string, Room>();
   /** Rooms being created: peers of the same show admitted at the same moment share one. */
   readonly #creating = new Map<string, Promise<Room>>();
@@ -32,10 +38,17 @@ export class RoomRegistry {
     return new RoomRegistry(options);
   }
 
-  private constructor({ pool, listen, emptyRoomGraceMs }: RoomRegistryOptions) {
+  private constructor({ pool, listen, emptyRoomGraceMs, maxConsumersPerRouter, origin }: RoomRegistryOptions) {
     this.#pool = pool;
     this.#listen = listen;
     this.#emptyRoomGraceMs = emptyRoomGraceMs;
+    this.#maxConsumersPerRouter = maxConsumersPerRouter;
+    this.#origin = origin;
+  }
+
+  /** True on an edge sfu: shows are published at the origin and piped in from there. */
+  get originUrl(): string | undefined {
+    return this.#origin?.url;
   }
 
   get(showId: string): Room | undefined {
@@ -64,11 +77,7 @@ export class RoomRegistry {
 
   /** Ends a show: its room closes (peers get `roomClosed`) and later admissions are refused. */
   endShow(showId: string): void {
-    const now = Date.now();
-    for (const [id, endedAt] of this.#endedShows) {
-      if (now - endedAt > ENDED_SHOW_MEMORY_MS) this.#endedShows.delete(id);
-    }
-    this.#endedShows.set(showId, now);
+    this.#rememberEnded(showId);
     this.#rooms.get(showId)?.close('show_ended');
     logger.info('show ended', { showId });
   }
@@ -86,16 +95,33 @@ export class RoomRegistry {
     this.#rooms.clear();
   }
 
+  #rememberEnded(showId: string): void {
+    const now = Date.now();
+    for (const [id, endedAt] of this.#endedShows) {
+      if (now - endedAt > ENDED_SHOW_MEMORY_MS) this.#endedShows.delete(id);
+    }
+    this.#endedShows.set(showId, now);
+  }
+
   async #create(showId: string): Promise<Room> {
-    const room = await Room.create({ showId, pool: this.#pool, listen: this.#listen, emptyRoomGraceMs: this.#emptyRoomGraceMs });
+    const room = await Room.create({
+      showId,
+      pool: this.#pool,
+      listen: this.#listen,
+      emptyRoomGraceMs: this.#emptyRoomGraceMs,
+      maxConsumersPerRouter: this.#maxConsumersPerRouter,
+      origin: this.#origin,
+    });
     if (this.#closed || this.#endedShows.has(showId)) {
       // Shut down or ended while the router was being created.
       room.close(this.#closed ? 'shutdown' : 'show_ended');
       throw new Error(this.#closed ? 'the sfu is shutting down' : 'the show has ended');
     }
     this.#rooms.set(showId, room);
-    room.once('closed', () => {
+    room.once('closed', (reason) => {
       if (this.#rooms.get(showId) === room) this.#rooms.delete(showId);
+      // On an edge, the origin ending the show closes the room: nobody gets back in here either.
+      if (reason === 'show_ended') this.#rememberEnded(showId);
     });
     return room;
   }

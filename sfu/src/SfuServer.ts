@@ -1,31 +1,42 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Id, verifyToken, type Problem } from '@mytaek1/contracts';
+import { Id, SFU_PIPE_PATH, verifyToken } from '@mytaek1/contracts';
 import type { SfuConfig } from './config.ts';
+import { bearerOf, sendJson, sendProblem } from './http.ts';
+import { HttpStreamKeyVerifier } from './HttpStreamKeyVerifier.ts';
 import { createLogger } from './logger.ts';
+import { PipeServer } from './PipeServer.ts';
 import { RoomRegistry } from './RoomRegistry.ts';
 import { SignalingServer } from './SignalingServer.ts';
+import type { StreamKeyVerifier } from './StreamKeyVerifier.ts';
+import { WhipWhepServer } from './WhipWhepServer.ts';
 import type { WorkerPool } from './WorkerPool.ts';
 
 const logger = createLogger('SfuServer');
 
 export type SfuServerOptions = {
-  config: Pick<SfuConfig, 'http' | 'rtc' | 'tokenSecret' | 'emptyRoomGraceMs'>;
+  config: Pick<SfuConfig, 'http' | 'rtc' | 'tokenSecret' | 'emptyRoomGraceMs' | 'edgeApiUrl' | 'maxConsumersPerRouter' | 'originUrl' | 'pipe'>;
   pool: WorkerPool;
   /** See SignalingServerOptions. */
   authTimeoutMs?: number;
+  /** How WHIP checks stream keys; by default the edge API at `config.edgeApiUrl`. */
+  streamKeys?: StreamKeyVerifier;
+  /** See WhipWhepServerOptions. */
+  whipConnectTimeoutMs?: number;
 };
 
 const END_SHOW_PATH = /^\/shows\/([^/]+)\/end$/;
 
 /**
- * The sfu's one port: WebSocket signaling at `/ws`, `GET /healthz`, `GET /stats`, and
- * `POST /shows/:id/end` (with a publisher's or moderator's token for that show). WHIP and WHEP
- * will join them here.
+ * The sfu's one port: WebSocket signaling at `/ws`, WHIP at `/whip/:show` and WHEP at `/whep/:show`
+ * (WhipWhepServer), `GET /healthz`, `GET /stats`, `POST /shows/:id/end` (with a publisher's or
+ * moderator's token for that show), and `POST SFU_PIPE_PATH` for edge sfu instances (PipeServer).
  */
 export class SfuServer {
   readonly rooms: RoomRegistry;
+  readonly whipWhep: WhipWhepServer;
+  readonly pipes: PipeServer;
   readonly #pool: WorkerPool;
   readonly #tokenSecret: string;
   readonly #signaling: SignalingServer;
@@ -33,14 +44,24 @@ export class SfuServer {
   #url = '';
   #closing: Promise<void> | undefined;
 
-  static async create({ config, pool, authTimeoutMs }: SfuServerOptions): Promise<SfuServer> {
+  static async create({ config, pool, authTimeoutMs, streamKeys, whipConnectTimeoutMs }: SfuServerOptions): Promise<SfuServer> {
+    const pipeListen = { ip: config.pipe.listenIp, announcedAddress: config.pipe.announcedAddress };
     const rooms = RoomRegistry.create({
       pool,
       listen: { ip: config.rtc.listenIp, announcedAddress: config.rtc.announcedAddress, portRange: config.rtc.portRange },
       emptyRoomGraceMs: config.emptyRoomGraceMs,
+      maxConsumersPerRouter: config.maxConsumersPerRouter,
+      origin: config.originUrl ? { url: config.originUrl, secret: config.tokenSecret, pipeListen } : undefined,
     });
     const signaling = SignalingServer.create({ rooms, tokenSecret: config.tokenSecret, authTimeoutMs });
-    const server = new SfuServer(pool, rooms, signaling, config.tokenSecret);
+    const whipWhep = WhipWhepServer.create({
+      rooms,
+      tokenSecret: config.tokenSecret,
+      streamKeys: streamKeys ?? HttpStreamKeyVerifier.create({ edgeApiUrl: config.edgeApiUrl, tokenSecret: config.tokenSecret }),
+      connectTimeoutMs: whipConnectTimeoutMs,
+    });
+    const pipes = PipeServer.create({ rooms, secret: config.tokenSecret, listen: pipeListen });
+    const server = new SfuServer(pool, rooms, signaling, whipWhep, pipes, config.tokenSecret);
     await new Promise<void>((resolve, reject) => {
       server.#http.once('error', reject);
       server.#http.listen(config.http.port, config.http.host, () => {
@@ -53,9 +74,11 @@ export class SfuServer {
     return server;
   }
 
-  private constructor(pool: WorkerPool, rooms: RoomRegistry, signaling: SignalingServer, tokenSecret: string) {
+  private constructor(pool: WorkerPool, rooms: RoomRegistry, signaling: SignalingServer, whipWhep: WhipWhepServer, pipes: PipeServer, tokenSecret: string) {
     this.#pool = pool;
     this.rooms = rooms;
+    this.whipWhep = whipWhep;
+    this.pipes = pipes;
     this.#signaling = signaling;
     this.#tokenSecret = tokenSecret;
     this.#http = createServer((request, response) => {
@@ -76,6 +99,8 @@ export class SfuServer {
   /** Tells every peer the sfu is going away, then stops listening. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      this.pipes.close();
+      this.whipWhep.close();
       this.rooms.close();
       await this.#signaling.close();
       await new Promise<void>((resolve) => {
@@ -97,6 +122,11 @@ export class SfuServer {
       sendJson(response, 200, await this.rooms.getStats());
       return;
     }
+    if (await this.whipWhep.handle(request, response, url)) return;
+    if (url.pathname === SFU_PIPE_PATH && request.method === 'POST') {
+      await this.pipes.handle(request, response);
+      return;
+    }
     const endShow = END_SHOW_PATH.exec(url.pathname);
     if (endShow && request.method === 'POST') {
       await this.#endShow(request, response, endShow[1] ?? '');
@@ -112,7 +142,7 @@ export class SfuServer {
       sendProblem(response, 400, 'Not a show id');
       return;
     }
-    const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+    const token = bearerOf(request);
     if (!token) {
       sendProblem(response, 401, 'Missing bearer token');
       return;
@@ -139,14 +169,4 @@ export class SfuServer {
     }
     this.#signaling.handleUpgrade(request, socket, head, url);
   }
-}
-
-function sendJson(response: ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
-}
-
-/** Errors in the project's one shape: RFC 9457 problem details. */
-function sendProblem(response: ServerResponse, status: number, title: string, detail?: string): void {
-  const problem: Problem = { type: 'about:blank', title, status, ...(detail ? { detail } : {}) };
-  response.writeHead(status, { 'content-type': 'application/problem+json' }).end(JSON.stringify(problem));
 }

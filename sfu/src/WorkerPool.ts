@@ -76,15 +76,29 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 
   /** The live worker carrying the fewest transports (then the fewest routers). */
   pick(): mediasoupTypes.Worker {
+    const best = this.#leastLoaded(() => true);
+    if (!best) throw new Error(this.#closed ? 'worker pool is closed' : 'no mediasoup worker is running');
+    return best;
+  }
+
+  /**
+   * The least-loaded live worker outside `avoid` (the workers a show already has routers on), so that
+   * a show spread over several routers is also spread over several cores; any live worker when every
+   * one is to be avoided.
+   */
+  pickAvoiding(avoid: ReadonlySet<mediasoupTypes.Worker>): mediasoupTypes.Worker {
+    return this.#leastLoaded((worker) => !avoid.has(worker)) ?? this.pick();
+  }
+
+  #leastLoaded(accept: (worker: mediasoupTypes.Worker) => boolean): mediasoupTypes.Worker | undefined {
     let best: PooledWorker | undefined;
     for (const candidate of this.#workers.values()) {
-      if (candidate.worker.closed) continue;
+      if (candidate.worker.closed || !accept(candidate.worker)) continue;
       if (!best || candidate.transports < best.transports || (candidate.transports === best.transports && candidate.routers < best.routers)) {
         best = candidate;
       }
     }
-    if (!best) throw new Error(this.#closed ? 'worker pool is closed' : 'no mediasoup worker is running');
-    return best.worker;
+    return best?.worker;
   }
 
   loads(): WorkerLoad[] {

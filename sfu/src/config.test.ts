@@ -12,6 +12,9 @@ describe('sfu configuration', () => {
       edgeApiUrl: 'http://127.0.0.1:8787',
       emptyRoomGraceMs: 30_000,
       logLevel: 'info',
+      maxConsumersPerRouter: 500,
+      originUrl: undefined,
+      pipe: { listenIp: '127.0.0.1', announcedAddress: undefined },
     });
   });
 
@@ -28,6 +31,10 @@ describe('sfu configuration', () => {
       EDGE_API_URL: 'http://127.0.0.1:9999',
       SFU_EMPTY_ROOM_GRACE_MS: '5',
       SFU_LOG_LEVEL: 'debug',
+      SFU_MAX_CONSUMERS_PER_ROUTER: '40',
+      SFU_ORIGIN_URL: 'http://10.0.0.1:4443/',
+      SFU_PIPE_LISTEN_IP: '10.0.0.6',
+      SFU_PIPE_ANNOUNCED_ADDRESS: '192.0.2.7',
     });
     expect(config).toMatchObject({
       http: { host: '::1', port: 0 },
@@ -36,7 +43,14 @@ describe('sfu configuration', () => {
       tokenSecret: 'x'.repeat(40),
       emptyRoomGraceMs: 5,
       logLevel: 'debug',
+      maxConsumersPerRouter: 40,
+      originUrl: 'http://10.0.0.1:4443',
+      pipe: { listenIp: '10.0.0.6', announcedAddress: '192.0.2.7' },
     });
+  });
+
+  it('pipes on the RTC address unless told otherwise', () => {
+    expect(loadConfig({ SFU_LISTEN_IP: '10.0.0.5', SFU_ANNOUNCED_ADDRESS: '203.0.113.9' }).pipe).toEqual({ listenIp: '10.0.0.5', announcedAddress: '203.0.113.9' });
   });
 
   it.each([
@@ -46,6 +60,8 @@ describe('sfu configuration', () => {
     [{ SFU_WORKERS: '0' }, /SFU_WORKERS/],
     [{ SFU_PORT: 'http' }, /SFU_PORT/],
     [{ EDGE_API_URL: 'not a url' }, /EDGE_API_URL/],
+    [{ SFU_MAX_CONSUMERS_PER_ROUTER: '0' }, /SFU_MAX_CONSUMERS_PER_ROUTER/],
+    [{ SFU_ORIGIN_URL: 'origin' }, /SFU_ORIGIN_URL/],
   ])('refuses %o', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });

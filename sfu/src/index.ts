@@ -27,7 +27,14 @@ try {
   await pool.close();
   throw error;
 }
-logger.info(`listening on ${server.url}`, { workers: pool.size, signaling: `${server.url.replace(/^http/, 'ws')}/ws` });
+logger.info(`listening on ${server.url}`, {
+  workers: pool.size,
+  signaling: `${server.url.replace(/^http/, 'ws')}/ws`,
+  whip: `${server.url}/whip/:show`,
+  whep: `${server.url}/whep/:show`,
+  maxConsumersPerRouter: config.maxConsumersPerRouter,
+  ...(config.originUrl ? { origin: config.originUrl } : {}),
+});
 
 let shuttingDown = false;
 async function shutDown(signal: NodeJS.Signals): Promise<void> {

@@ -221,6 +221,23 @@ export const SignalingMethods = {
     request: z.object({ producerId: z.string() }),
     response: Empty,
   },
+  /**
+   * The highest layers a viewer wants from one of its simulcast (or SVC) consumers: a small player
+   * asks for a low spatial layer, a large one for the top. The sfu forwards the best layer at or below
+   * these that the viewer's bandwidth allows (mediasoup's `consumer.setPreferredLayers`). Without a
+   * `temporalLayer`, the highest of the spatial layer.
+   *
+   * Not yet in `SignalingRequest`: it joins that union together with its handler in the sfu's Room,
+   * which answers `bad_request` until then (clients treat that as "not supported here").
+   */
+  setConsumerPreferredLayers: {
+    request: z.object({
+      consumerId: z.string(),
+      spatialLayer: z.int().min(0).max(15),
+      temporalLayer: z.int().min(0).max(15).optional(),
+    }),
+    response: Empty,
+  },
 } as const;
 
 export type SignalingMethod = keyof typeof SignalingMethods;
@@ -300,6 +317,14 @@ export const SignalingNotifications = {
    * produce and consume again.
    */
   reconnect: z.object({ reason: z.literal('worker_died') }),
+  /**
+   * The layers one of the caller's simulcast or SVC consumers forwards now (mediasoup's `layerschange`),
+   * or null while it forwards nothing (the producer's streams stalled, or the bandwidth fits none).
+   */
+  consumerLayersChanged: z.object({
+    consumerId: z.string(),
+    layers: z.object({ spatialLayer: z.int().min(0), temporalLayer: z.int().min(0).optional() }).nullable(),
+  }),
 } as const;
 
 export type SignalingNotificationMethod = keyof typeof SignalingNotifications;
@@ -316,6 +341,7 @@ export const SignalingNotification = z.discriminatedUnion('method', [
   notificationOf('consumerClosed'),
   notificationOf('roomClosed'),
   notificationOf('reconnect'),
+  notificationOf('consumerLayersChanged'),
 ]);
 export type SignalingNotification = z.infer<typeof SignalingNotification>;
 
@@ -378,9 +404,26 @@ export const SfuProducerStats = z.object({
 });
 export type SfuProducerStats = z.infer<typeof SfuProducerStats>;
 
+/** One router of a show: the origin (where its producers live) or an edge fed from it by a pipe. */
+export const SfuRouterStats = z.object({
+  routerId: z.string(),
+  workerPid: z.int(),
+  role: z.enum(['origin', 'edge']),
+  /** Viewers' receive transports on this router. */
+  viewers: z.int(),
+  /** Consumers on those transports (the unit SFU_MAX_CONSUMERS_PER_ROUTER counts). */
+  consumers: z.int(),
+});
+export type SfuRouterStats = z.infer<typeof SfuRouterStats>;
+
 export const SfuShowStats = z.object({
   show: Id,
+  /** The origin router's worker. */
   workerPid: z.int(),
+  /** Every router of the show, origin first, when the sfu reports them. */
+  routers: z.array(SfuRouterStats).optional(),
+  /** Where this sfu receives the show from, when it is an edge of another sfu. */
+  originUrl: z.string().optional(),
   publishers: z.int(),
   /** Everyone else connected: viewers and moderators. */
   viewers: z.int(),
@@ -398,3 +441,54 @@ export const SfuStats = z.object({
   shows: z.array(SfuShowStats),
 });
 export type SfuStats = z.infer<typeof SfuStats>;
+
+// ---------------------------------------------------------------------------------------------------
+// SFU to SFU: a show piped from an origin sfu to an edge sfu (another process or host)
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * An edge sfu asks the origin for a show's media with one authenticated HTTP call,
+ * `POST SFU_PIPE_PATH` (bearer: the shared TOKEN_SECRET), body `SfuPipeOpenRequest`: the address and
+ * SRTP key of the edge's mediasoup PipeTransport. The origin answers 200 with a stream of
+ * newline-delimited JSON `SfuPipeMessage`s that lasts as long as the pipe: first `ready` (its own
+ * PipeTransport's address and key), then one `producer` per producer of the show, `synced`, then
+ * later producers, `producerClosed`, pauses, and `ping`s. Either side ending the HTTP exchange ends the pipe.
+ */
+export const SFU_PIPE_PATH = '/internal/pipes';
+
+export const SrtpParameters = z.object({
+  cryptoSuite: z.enum(['AEAD_AES_256_GCM', 'AEAD_AES_128_GCM', 'AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32']),
+  keyBase64: z.string().min(1),
+});
+export type SrtpParameters = z.infer<typeof SrtpParameters>;
+
+/** Where a PipeTransport receives, and the key to decrypt what it receives. */
+export const SfuPipeEndpoint = z.object({
+  ip: z.string().min(1),
+  port: z.int().min(1).max(65535),
+  srtpParameters: SrtpParameters,
+});
+export type SfuPipeEndpoint = z.infer<typeof SfuPipeEndpoint>;
+
+export const SfuPipeOpenRequest = SfuPipeEndpoint.extend({
+  show: Id,
+  /** Names the edge in the origin's logs. */
+  edge: z.string().max(200).optional(),
+});
+export type SfuPipeOpenRequest = z.infer<typeof SfuPipeOpenRequest>;
+
+export const SfuPipeMessage = z.discriminatedUnion('type', [
+  SfuPipeEndpoint.extend({ type: z.literal('ready') }),
+  /** A producer of the show, as the origin's pipe consumer sends it: produce it with this id and these parameters. */
+  z.object({ type: z.literal('producer'), producerId: z.string(), kind: MediaKind, rtpParameters: RtpParameters, paused: z.boolean() }),
+  /** Every producer the show had when the pipe opened has been sent; later ones follow as they come. */
+  z.object({ type: z.literal('synced') }),
+  z.object({ type: z.literal('producerClosed'), producerId: z.string() }),
+  z.object({ type: z.literal('producerPaused'), producerId: z.string() }),
+  z.object({ type: z.literal('producerResumed'), producerId: z.string() }),
+  /** Sent every few seconds, so that each side can tell a silent peer from a dead one. */
+  z.object({ type: z.literal('ping') }),
+  /** The show's room closed at the origin; the stream ends right after. */
+  z.object({ type: z.literal('closed'), reason: RoomClosedReason }),
+]);
+export type SfuPipeMessage = z.infer<typeof SfuPipeMessage>;

@@ -1,5 +1,6 @@
 import { LogLevel, setLogLevel } from '../logger.ts';
 import { SfuServer } from '../SfuServer.ts';
+import type { StreamKeyVerifier } from '../StreamKeyVerifier.ts';
 import { WorkerPool } from '../WorkerPool.ts';
 import { TEST_TOKEN_SECRET } from './tokens.ts';
 
@@ -14,20 +15,49 @@ export type TestSfu = {
   close(): Promise<void>;
 };
 
-export type StartSfuOptions = { workers?: number; emptyRoomGraceMs?: number; authTimeoutMs?: number };
+export type StartSfuOptions = {
+  workers?: number;
+  emptyRoomGraceMs?: number;
+  authTimeoutMs?: number;
+  maxConsumersPerRouter?: number;
+  /** Makes this sfu an edge of the sfu at that URL. */
+  originUrl?: string;
+  /** Where WHIP checks stream keys; the default asks an edge API at `edgeApiUrl`. */
+  streamKeys?: StreamKeyVerifier;
+  edgeApiUrl?: string;
+  /** RTC and pipe ports; the default range is wide, so that suites can run side by side. */
+  portRange?: { min: number; max: number };
+  whipConnectTimeoutMs?: number;
+};
 
 /** A real sfu on loopback: an HTTP port picked by the kernel, RTC ports from a wide range, so suites can run side by side. */
-export async function startSfu({ workers = 1, emptyRoomGraceMs = 60_000, authTimeoutMs }: StartSfuOptions = {}): Promise<TestSfu> {
+export async function startSfu({
+  workers = 1,
+  emptyRoomGraceMs = 60_000,
+  authTimeoutMs,
+  maxConsumersPerRouter = 500,
+  originUrl,
+  streamKeys,
+  edgeApiUrl = 'http://127.0.0.1:9',
+  portRange = { min: 40000, max: 49999 },
+  whipConnectTimeoutMs,
+}: StartSfuOptions = {}): Promise<TestSfu> {
   const pool = await WorkerPool.create({ size: workers });
   const server = await SfuServer.create({
     config: {
       http: { host: '127.0.0.1', port: 0 },
-      rtc: { listenIp: '127.0.0.1', announcedAddress: undefined, portRange: { min: 40000, max: 49999 } },
+      rtc: { listenIp: '127.0.0.1', announcedAddress: undefined, portRange },
       tokenSecret: TEST_TOKEN_SECRET,
       emptyRoomGraceMs,
+      edgeApiUrl,
+      maxConsumersPerRouter,
+      originUrl,
+      pipe: { listenIp: '127.0.0.1', announcedAddress: undefined },
     },
     pool,
     authTimeoutMs,
+    streamKeys,
+    whipConnectTimeoutMs,
   });
   return {
     pool,
