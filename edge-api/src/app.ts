@@ -23,6 +23,7 @@ import { productRoutes } from './routes/products.ts';
 import { showRoutes } from './routes/shows.ts';
 import { streamKeyRoutes } from './routes/stream-keys.ts';
 import { validationHook } from './validation.ts';
+import { notifyRooms, type RoomFeed } from './realtime/room-feed.ts';
 
 /** What the app needs from the outside world; the Node and Worker entries each assemble one (services.ts). */
 export interface AppServices {
@@ -46,7 +47,8 @@ export interface AppServices {
   newId: () => string;
 }
 
-export function createApp(services: AppServices) {
+/** `roomFeed`: where changes to a show's pins and status are announced (its realtime room). */
+export function createApp(services: AppServices, { roomFeed }: { roomFeed?: RoomFeed } = {}) {
   const app = new OpenAPIHono<AuthEnv>({ defaultHook: validationHook });
   app.onError((error, c) => {
     if (error instanceof DomainError) {
@@ -59,6 +61,7 @@ export function createApp(services: AppServices) {
   });
   app.notFound((c) => problemResponse(problemFor('not_found', `no route for ${c.req.method} ${c.req.path}`)));
   app.use('/v1/*', authenticate(services.accounts, services.secret));
+  if (roomFeed) app.use('/v1/shows/*', notifyRooms(roomFeed));
 
   const routes = app
     .get('/healthz', (c) => c.json({ ok: true }))

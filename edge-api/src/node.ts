@@ -13,6 +13,8 @@ import { Redis } from '@upstash/redis';
 import { FAIL_FAST, upstashReservations } from './adapters/upstash.ts';
 import { InProcessProductLocks, UpstashProductLocks } from './baseline/lock-per-product.ts';
 import { InProcessShowEvents } from './realtime/in-process-show-events.ts';
+import { NodeRoomHub } from './realtime/node-room-hub.ts';
+import { apiRoomSource } from './realtime/room-source.ts';
 import { seedDemoData } from './seed.ts';
 import { sqlServices } from './services.ts';
 
@@ -60,7 +62,9 @@ export async function startEdgeApi(config: NodeConfig = loadNodeConfig()) {
     paymentWindowMs: config.PAYMENT_WINDOW_SECONDS * 1000,
     rtmpUrl: config.RTMP_PUBLIC_URL,
   });
-  app = createApp(services);
+  // The realtime rooms: WebSocket upgrades on this server, fed by the checkout's show events.
+  const rooms = new NodeRoomHub({ secret: config.TOKEN_SECRET, source: apiRoomSource((request) => app!.fetch(request)), events });
+  app = createApp(services, { roomFeed: rooms });
   // Pending orders whose payment window lapsed are cancelled and their units put back on sale.
   const expiry = setInterval(() => {
     services.checkout.expirePending().catch((error: unknown) => console.error('edge-api: expiring unpaid orders failed:', error));
@@ -69,17 +73,21 @@ export async function startEdgeApi(config: NodeConfig = loadNodeConfig()) {
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: config.EDGE_API_HOST, port: config.EDGE_API_PORT }, () => resolve(s));
   });
+  rooms.attach(server);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.EDGE_API_PORT;
   let closing: Promise<void> | undefined;
   return {
     url: `http://${config.EDGE_API_HOST}:${port}`,
     events,
+    rooms,
     close: () =>
-      (closing ??= new Promise<void>((resolve) => {
+      (closing ??= (async () => {
         clearInterval(expiry);
-        server.close(() => resolve());
-      }).then(() => database.close())),
+        await rooms.close();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await database.close();
+      })()),
   };
 }
 

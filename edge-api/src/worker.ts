@@ -12,7 +12,8 @@ import { openNeon } from './db/neon.ts';
 import { openPlanetScale } from './db/planetscale.ts';
 import type { RateLimiter } from './domain/rate-limit.ts';
 import { DurableObjectShowEvents, type ShowRoomNamespace } from './realtime/durable-object-show-events.ts';
-import { ShowRoomObject } from './realtime/show-room-object.ts';
+import { apiRoomSource } from './realtime/room-source.ts';
+import { type DurableObjectContext, ShowRoomObject } from './realtime/show-room-object.ts';
 import { sqlServices } from './services.ts';
 
 export interface WorkerEnv {
@@ -55,16 +56,17 @@ function openWorkerApp(env: WorkerEnv) {
   const database = openWorkerDatabase(env);
   const redis = upstashFromEnv(env);
   let app: ReturnType<typeof createApp> | undefined;
+  const events = new DurableObjectShowEvents(env.SHOW_ROOMS);
   const services = sqlServices(database, {
     secret: env.TOKEN_SECRET,
     loginLimiter: workerLoginLimiter(env),
-    events: new DurableObjectShowEvents(env.SHOW_ROOMS),
+    events,
     reservations: redis ? upstashReservations(redis, database) : null,
     deliverWebhook: async (request) => app!.fetch(request),
     ...(env.PAYMENT_WINDOW_SECONDS ? { paymentWindowMs: Number(env.PAYMENT_WINDOW_SECONDS) * 1000 } : {}),
     ...(env.RTMP_PUBLIC_URL ? { rtmpUrl: env.RTMP_PUBLIC_URL } : {}),
   });
-  app = createApp(services);
+  app = createApp(services, { roomFeed: events });
   return { app, services, close: () => database.close() };
 }
 
@@ -90,4 +92,21 @@ export default {
   },
 };
 
-export { ShowRoomObject as ShowRoom };
+/** The show's room (binding SHOW_ROOMS): it reads the show and its pins through this Worker's own app. */
+export class ShowRoom extends ShowRoomObject {
+  constructor(ctx: DurableObjectContext, env: WorkerEnv) {
+    super(ctx, {
+      secret: env.TOKEN_SECRET,
+      source: {
+        async load(showId) {
+          const { app, close } = openWorkerApp(env);
+          try {
+            return await apiRoomSource((request) => app.fetch(request)).load(showId);
+          } finally {
+            await close();
+          }
+        },
+      },
+    });
+  }
+}

@@ -1,0 +1,33 @@
+import type { RoomFeedEvent } from '@mytaek1/contracts';
+import type { MiddlewareHandler } from 'hono';
+
+/**
+ * How the edge API tells a show's room what happened outside it: the checkout's stock and order
+ * events (the `ShowEvents` port), and "the show or its pins changed". The Node hub takes them
+ * in-process; on Workers they are POSTed to the show's Durable Object.
+ */
+export interface RoomFeed {
+  publish(showId: string, event: RoomFeedEvent): Promise<void>;
+}
+
+/** Writes that change what a room shows: pinning, unpinning (with flash deals), going live, ending. */
+const SHOW_WRITE = /^\/v1\/shows\/([0-9a-f-]{36})\/(?:pins\/[0-9a-f-]{36}|live|end)$/;
+
+/**
+ * Middleware for the app: after a successful write to a show's pins or status, the show's room is
+ * asked to reload them and announce what differs (pin, unpin, flash deal start/end, status). The
+ * write never fails because its room could not be told.
+ */
+export function notifyRooms(feed: RoomFeed, warn: (message: string, error: unknown) => void = (message, error) => console.warn(`edge-api: ${message}:`, error)): MiddlewareHandler {
+  return async (c, next) => {
+    await next();
+    if (c.req.method === 'GET' || c.res.status < 200 || c.res.status >= 300) return;
+    const write = SHOW_WRITE.exec(c.req.path);
+    if (!write) return;
+    try {
+      await feed.publish(write[1]!, { type: 'refresh' });
+    } catch (error) {
+      warn(`telling show ${write[1]}'s room about ${c.req.method} ${c.req.path} failed`, error);
+    }
+  };
+}
