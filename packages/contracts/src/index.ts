@@ -9,3 +9,4 @@ export * from './products.ts';
 export * from './shows.ts';
 export * from './tokens.ts';
 export * from './signaling.ts';
+export * from './realtime.ts';

@@ -22,6 +22,7 @@ export type IngestVerifyRequest = z.infer<typeof IngestVerifyRequest>;
 
 export const IngestVerifyResponse = z.discriminatedUnion('ok', [
   z.object({ ok: z.literal(true), showId: Id, sellerId: Id }),
-  z.object({ ok: z.literal(false), reason: z.enum(['unknown_key', 'no_scheduled_show']) }),
+  // Today the edge API says `unknown_key` or `no_scheduled_show`; verifiers must accept any reason.
+  z.object({ ok: z.literal(false), reason: z.string().min(1).max(200) }),
 ]);
 export type IngestVerifyResponse = z.infer<typeof IngestVerifyResponse>;
