@@ -2,6 +2,7 @@ import type { Handle, HandleFetch, HandleServerError } from '@sveltejs/kit/hooks
 import { EDGE_API_URL } from '$app/env/private';
 import { createServerApi } from './lib/api.ts';
 import { edgeApiTarget, proxyToEdgeApi } from './lib/proxy.ts';
+import { withPassedCookies } from './lib/session.ts';
 
 const edgeApiOrigin = new URL(EDGE_API_URL).origin;
 
@@ -11,7 +12,8 @@ export const handle: Handle = async ({ event, resolve }) => {
     return proxyToEdgeApi(event.request, target, { clientAddress: clientAddressOf(event.getClientAddress) });
   }
   event.locals.api = createServerApi(EDGE_API_URL, event.fetch);
-  return resolve(event);
+  event.locals.edgeApiSetCookies = [];
+  return withPassedCookies(event.locals, await resolve(event));
 };
 
 /**
@@ -20,10 +22,13 @@ export const handle: Handle = async ({ event, resolve }) => {
  * when the API shares the page's host name, which is not the case behind most deployments.)
  */
 export const handleFetch: HandleFetch = ({ event, request, fetch }) => {
+  if (new URL(request.url).origin !== edgeApiOrigin) return fetch(request);
   const cookie = event.request.headers.get('cookie');
-  if (cookie && new URL(request.url).origin === edgeApiOrigin && !request.headers.has('cookie')) {
-    request.headers.set('cookie', cookie);
-  }
+  if (cookie && !request.headers.has('cookie')) request.headers.set('cookie', cookie);
+  // The API marks the session cookie Secure when the visitor's connection is https; without this it
+  // would see only this server's own plain-http call (the /api proxy says the same, see proxy.ts).
+  request.headers.set('x-forwarded-proto', event.url.protocol.replace(/:$/, ''));
+  request.headers.set('x-forwarded-host', event.url.host);
   return fetch(request);
 };
 

@@ -1,8 +1,10 @@
 import { error } from '@sveltejs/kit';
 import { reachEdgeApi } from '../../../lib/api.ts';
+import { loadPins } from '../../../lib/commerce/loaders.server.ts';
+import { sfuPublicUrl } from '../../../lib/media/sfuUrl.ts';
 import type { PageServerLoad } from './$types';
 
-export const load: PageServerLoad = async ({ locals, params }) => {
+export const load: PageServerLoad = async ({ locals, params, url }) => {
   const response = await reachEdgeApi(() => locals.api.v1.shows[':id'].$get({ param: { id: params.id } }));
   // The edge API answers 400 for an id that is not a UUIDv7; for a visitor, both mean "no such show".
   // Widened on purpose: the route declares its answers, but a proxy or a crash can answer anything.
@@ -12,5 +14,6 @@ export const load: PageServerLoad = async ({ locals, params }) => {
     console.error(`web: GET /v1/shows/${params.id} answered ${status}`);
     error(502, 'The show catalogue answered with an error. Please try again in a moment.');
   }
-  return { show: await response.json() };
+  // Where the player reaches the sfu: SFU_PUBLIC_URL, else this page's host on the sfu's default port.
+  return { show: await response.json(), sfuUrl: sfuPublicUrl(process.env.SFU_PUBLIC_URL, url), pins: await loadPins(locals.api, params.id) };
 };
