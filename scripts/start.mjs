@@ -112,7 +112,7 @@ try {
       MEDIA_DIR: join(dataDir, 'media'),
       SFU_URL: `http://${host}:${ports.sfu}`,
     }),
-    startService('web', ['web/build/index.js'], { ...shared, HOST: host, PORT: String(ports.web) }),
+    startService('web', ['web/serve.js'], { ...shared, HOST: host, PORT: String(ports.web) }),
   ];
   services.push(...others);
   others.forEach(watchForCrash);

@@ -22,9 +22,9 @@ try {
 }
 
 const vitestArgs = ['run', ...process.argv.slice(2)];
-const runVitest = (command, args, env) =>
+const runVitest = (command, args, env, cwd = repoRoot) =>
   new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: repoRoot, stdio: 'inherit', env: { ...process.env, ...env } });
+    const child = spawn(command, args, { cwd, stdio: 'inherit', env: { ...process.env, ...env } });
     child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
   });
 
@@ -33,6 +33,8 @@ const runVitest = (command, args, env) =>
 rmSync(report, { force: true });
 rmSync(mediaReport, { force: true });
 const vitestBin = join(repoRoot, 'node_modules', 'vitest', 'vitest.mjs');
+// web's tsconfig extends the one kit generates (node_modules/$app/tsconfig.json): make it first.
+await runVitest(process.execPath, [join(repoRoot, 'node_modules', '@sveltejs', 'kit', 'svelte-kit.js'), 'sync'], {}, join(repoRoot, 'web'));
 const hostExit = await runVitest(process.execPath, [vitestBin, ...vitestArgs], {});
 const mediaProjects = ['edge-api', 'sfu', 'transcoder', 'web'].filter((w) => existsSync(join(repoRoot, w, 'vitest.media.config.ts')));
 const projectFilters = process.argv.slice(2).flatMap((arg, i, args) => (arg === '--project' ? [args[i + 1] ?? ''] : arg.startsWith('--project=') ? [arg.slice(10)] : []));
