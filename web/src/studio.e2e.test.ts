@@ -76,7 +76,7 @@ describe('the seller studio', () => {
     await page.getByLabel('Display name').fill(sellerName);
     await page.getByLabel('I want to sell').check();
     await page.getByRole('button', { name: 'Create account' }).click();
-    await page.waitForURL(`${webUrl}/studio`);
+    await page.waitForURL(`${webUrl}/studio`, { waitUntil: 'networkidle' });
     const header = page.locator('header.site-header');
     await expect.poll(() => header.innerText()).toContain(sellerName);
     expect(await header.getByRole('link', { name: 'Studio' }).count()).toBe(1);
@@ -195,7 +195,7 @@ describe('the seller studio', () => {
     await page.getByLabel('Email').fill(DEMO_LOGINS.seller.email);
     await page.getByLabel('Password').fill(DEMO_LOGINS.seller.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${webUrl}/studio`);
+    await page.waitForURL(`${webUrl}/studio`, { waitUntil: 'networkidle' });
     expect(await page.locator('#products').innerText()).toContain('Linen overshirt, sand');
     expect(await page.locator('#shows').innerText()).toContain('Autumn layers, live');
     // Another seller's show is not this seller's to run.
@@ -210,7 +210,7 @@ describe('the seller studio', () => {
     await page.getByLabel('Email').fill(account.email);
     await page.getByLabel('Password').fill(account.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${webUrl}/studio`);
+    await page.waitForURL(`${webUrl}/studio`, { waitUntil: 'networkidle' });
 
     const createProduct = page.locator('form[action="?/createProduct"]');
     await createProduct.getByLabel('Title').fill('Wool beanie');
@@ -224,7 +224,7 @@ describe('the seller studio', () => {
     const scheduled = await context.request.post(`${webUrl}/api/v1/shows`, { data: { title: 'Knitwear hour', scheduledAt: new Date(Date.now() + 86_400_000).toISOString() } });
     expect(scheduled.status()).toBe(201);
     const show = Show.parse(await scheduled.json());
-    await page.reload();
+    await page.reload({ waitUntil: 'networkidle' }); // wait for hydration, which would reset a form used before it
     const showCard = page.locator('article.studio-show', { hasText: 'Knitwear hour' });
     await showCard.getByLabel('Product to pin').selectOption({ label: 'Wool beanie · $18.00' });
     await showCard.getByRole('button', { name: 'Pin product' }).click();
