@@ -4,12 +4,12 @@ import type { Duplex } from 'node:stream';
 import { Id, SFU_PIPE_PATH, verifyToken } from '@mytaek1/contracts';
 import type { SfuConfig } from './config.ts';
 import { bearerOf, sendJson, sendProblem } from './http.ts';
-import { HttpStreamKeyVerifier } from './HttpStreamKeyVerifier.ts';
+import { HttpStreamKeyVerifier } from '@mytaek1/contracts';
 import { createLogger } from './logger.ts';
 import { PipeServer } from './PipeServer.ts';
 import { RoomRegistry } from './RoomRegistry.ts';
 import { SignalingServer } from './SignalingServer.ts';
-import type { StreamKeyVerifier } from './StreamKeyVerifier.ts';
+import type { StreamKeyVerifier } from '@mytaek1/contracts';
 import { WhipWhepServer } from './WhipWhepServer.ts';
 import type { WorkerPool } from './WorkerPool.ts';
 

@@ -13,7 +13,7 @@ import type { RoomRegistry } from './RoomRegistry.ts';
 import { buildAnswer, type AnsweredMedia } from './sdp/answer.ts';
 import { isMediaKind, producerParametersFor, whepRouterProfile, whepRtpCapabilities } from './sdp/codecs.ts';
 import { parseOffer, type Offer, type OfferedMedia } from './sdp/offer.ts';
-import type { StreamKeyVerifier } from './StreamKeyVerifier.ts';
+import type { StreamKeyVerifier } from '@mytaek1/contracts';
 
 const logger = createLogger('WhipWhepServer');
 

@@ -3,7 +3,7 @@ import type { TranscoderConfig } from './config.ts';
 import { FfmpegProcess } from './hls/FfmpegProcess.ts';
 import { HlsPipelineSupervisor, type PipelineSettings } from './hls/HlsPipelineSupervisor.ts';
 import { HttpServer } from './http/HttpServer.ts';
-import { HttpStreamKeyVerifier } from './ingest/HttpStreamKeyVerifier.ts';
+import { HttpStreamKeyVerifier } from '@mytaek1/contracts';
 import { RtmpIngest } from './ingest/RtmpIngest.ts';
 import type { StreamKeyVerifier } from './ingest/StreamKeyVerifier.ts';
 import { createConsoleLogger, type Logger } from './logger.ts';

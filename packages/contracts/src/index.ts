@@ -10,3 +10,4 @@ export * from './shows.ts';
 export * from './tokens.ts';
 export * from './signaling.ts';
 export * from './realtime.ts';
+export * from './stream-key-verifier.ts';

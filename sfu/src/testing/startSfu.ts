@@ -1,6 +1,6 @@
 import { LogLevel, setLogLevel } from '../logger.ts';
 import { SfuServer } from '../SfuServer.ts';
-import type { StreamKeyVerifier } from '../StreamKeyVerifier.ts';
+import type { StreamKeyVerifier } from '@mytaek1/contracts';
 import { WorkerPool } from '../WorkerPool.ts';
 import { TEST_TOKEN_SECRET } from './tokens.ts';
 

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { newId } from '@mytaek1/contracts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { HttpStreamKeyVerifier } from './HttpStreamKeyVerifier.ts';
+import { HttpStreamKeyVerifier } from '@mytaek1/contracts';
 
 // Against a stand-in for the edge API on loopback (the real endpoint is not written yet): proves
 // what the transcoder sends, and that every way the answer can go wrong refuses the publish.

@@ -1,32 +1,47 @@
-import { INGEST_VERIFY_PATH, IngestVerifyResponse, type IngestVerifyRequest } from '@mytaek1/contracts';
-import type { StreamKeyVerdict, StreamKeyVerifier } from './StreamKeyVerifier.ts';
+import { INGEST_VERIFY_PATH, IngestVerifyResponse, type IngestVerifyRequest } from './ingest.ts';
 
-export type HttpStreamKeyVerifierOptions = {
+// Stream-key verification, shared by the services that accept a seller’s media (transcoder, sfu).
+/** What the edge API says of a stream key: the show it may publish, or why not. */
+export type StreamKeyVerdict =
+  | { ok: true; showId: string; sellerId: string }
+  /** `unknown_key` and `no_scheduled_show` come from the edge API; `verifier_*` when it could not be asked. */
+  | { ok: false; reason: string };
+
+/**
+ * The port through which the transcoder (RTMP) and the sfu (WHIP) check a stream key before accepting media. The edge API
+ * owns stream keys; HttpStreamKeyVerifier asks it over HTTP, tests may answer themselves.
+ */
+export type StreamKeyVerifier = {
+  verify(streamKey: string): Promise<StreamKeyVerdict>;
+};
+
+
+export interface HttpStreamKeyVerifierOptions {
   /** The edge API's base URL, e.g. http://127.0.0.1:8787 (a path prefix is kept). */
   edgeApiUrl: string;
   /** The shared secret, sent as a bearer: only the sfu and the transcoder may ask which show a key opens. */
   tokenSecret: string;
   /** A publish waits for this answer; OBS gives up on its own after a few seconds. */
   timeoutMs?: number;
-};
+  fetch?: typeof globalThis.fetch;
+}
 
-/**
- * Asks the edge API (`POST INGEST_VERIFY_PATH` with `{ streamKey }`, TOKEN_SECRET as bearer).
- * Every failure to get a clear answer refuses the publish (fail closed).
- */
+/** Asks the edge API over HTTP. Every failure refuses the publish (fail closed). */
 export class HttpStreamKeyVerifier implements StreamKeyVerifier {
   readonly #endpoint: string;
   readonly #tokenSecret: string;
   readonly #timeoutMs: number;
+  readonly #fetch: typeof globalThis.fetch;
+
+  private constructor(options: HttpStreamKeyVerifierOptions) {
+    this.#endpoint = `${options.edgeApiUrl.replace(/\/+$/, '')}${INGEST_VERIFY_PATH}`;
+    this.#tokenSecret = options.tokenSecret;
+    this.#timeoutMs = options.timeoutMs ?? 5_000;
+    this.#fetch = options.fetch ?? globalThis.fetch;
+  }
 
   static create(options: HttpStreamKeyVerifierOptions): HttpStreamKeyVerifier {
     return new HttpStreamKeyVerifier(options);
-  }
-
-  private constructor({ edgeApiUrl, tokenSecret, timeoutMs = 5_000 }: HttpStreamKeyVerifierOptions) {
-    this.#endpoint = `${edgeApiUrl.replace(/\/+$/, '')}${INGEST_VERIFY_PATH}`;
-    this.#tokenSecret = tokenSecret;
-    this.#timeoutMs = timeoutMs;
   }
 
   get endpoint(): string {
@@ -37,7 +52,7 @@ export class HttpStreamKeyVerifier implements StreamKeyVerifier {
     const body: IngestVerifyRequest = { streamKey };
     let response: Response;
     try {
-      response = await fetch(this.#endpoint, {
+      response = await this.#fetch(this.#endpoint, {
         method: 'POST',
         headers: { authorization: `Bearer ${this.#tokenSecret}`, 'content-type': 'application/json', accept: 'application/json' },
         body: JSON.stringify(body),
