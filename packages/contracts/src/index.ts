@@ -4,6 +4,7 @@ export * from './ingest.ts';
 export * from './money.ts';
 export * from './orders.ts';
 export * from './pins.ts';
+export * from './plain-rtp.ts';
 export * from './problem.ts';
 export * from './products.ts';
 export * from './shows.ts';
