@@ -45,6 +45,17 @@ export const PlainIngestRequest = z.object({
     profileLevelId: z.string().regex(/^[0-9a-f]{6}$/i),
   }),
   audio: z.object({ payloadType: PayloadType, ssrc: Ssrc }),
+  /** What the sfu's stats say about the source, e.g. that High-profile video had to be re-encoded. */
+  source: z
+    .object({
+      protocol: z.literal('rtmp'),
+      /** The profile-level-id the seller's encoder sent, before any re-encoding. */
+      sourceProfileLevelId: z.string().regex(/^[0-9a-f]{6}$/i).optional(),
+      videoReencoded: z.boolean(),
+      /** Why, in words a seller can act on ("High profile: browsers cannot decode it over WebRTC"). */
+      reason: z.string().max(200).optional(),
+    })
+    .optional(),
 });
 export type PlainIngestRequest = z.infer<typeof PlainIngestRequest>;
 
