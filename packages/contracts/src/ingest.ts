@@ -26,3 +26,28 @@ export const IngestVerifyResponse = z.discriminatedUnion('ok', [
   z.object({ ok: z.literal(false), reason: z.string().min(1).max(200) }),
 ]);
 export type IngestVerifyResponse = z.infer<typeof IngestVerifyResponse>;
+
+/**
+ * The media services report what happens to a show's media to the edge API, the only writer of show
+ * state: `POST /v1/internal/shows/{showId}/media-events` with the shared TOKEN_SECRET as bearer; 204
+ * when recorded (repeats are harmless: a `publish_started` for a live show changes nothing).
+ * - `publish_started`: an OBS (RTMP or WHIP) publish was accepted; a scheduled show goes live.
+ * - `publish_ended`: the publisher is gone for good (after the ingest's resume grace); a live show ends.
+ * - `recording_ready`: the replay is finalised; the show lists it from then on.
+ */
+export const showMediaEventsPath = (showId: string): string => `/v1/internal/shows/${encodeURIComponent(showId)}/media-events`;
+
+export const MediaSource = z.enum(['rtmp', 'whip', 'webrtc']);
+export type MediaSource = z.infer<typeof MediaSource>;
+
+export const ShowMediaEvent = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('publish_started'), source: MediaSource }),
+  z.object({ type: z.literal('publish_ended'), source: MediaSource }),
+  z.object({
+    type: z.literal('recording_ready'),
+    /** Where the VOD playlist is served, absolute (the transcoder's public URL or the storage's CDN). */
+    playlistUrl: z.url({ protocol: /^https?$/ }),
+    durationSeconds: z.number().nonnegative(),
+  }),
+]);
+export type ShowMediaEvent = z.infer<typeof ShowMediaEvent>;
