@@ -44,6 +44,15 @@ beforeEach(() => {
   answer = (response) => response.writeHead(204).end();
 });
 
+/** The error a report rejected with; a report that resolved fails the test. */
+function notRejected(): never {
+  throw new Error('the report was expected to fail');
+}
+function asMediaEventError(error: unknown): ShowMediaEventError {
+  if (!(error instanceof ShowMediaEventError)) throw error;
+  return error;
+}
+
 const client = (options: { edgeApiUrl?: string; timeoutMs?: number } = {}) =>
   ShowMediaEventsClient.create({ edgeApiUrl: options.edgeApiUrl ?? `${baseUrl}/`, tokenSecret: SECRET, timeoutMs: options.timeoutMs ?? 2_000 });
 
@@ -67,24 +76,22 @@ describe('ShowMediaEventsClient', () => {
   it('reports a refusal with the edge API’s status and problem title; 4xx is not worth retrying', async () => {
     answer = (response) =>
       response.writeHead(422, { 'content-type': 'application/problem+json' }).end(JSON.stringify({ type: 'about:blank', title: 'Not possible in the show’s state', status: 422 }));
-    const error = await client().report(newId(), { type: 'publish_ended', source: 'rtmp' }).catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(ShowMediaEventError);
-    expect((error as ShowMediaEventError).status).toBe(422);
-    expect((error as ShowMediaEventError).retryable).toBe(false);
-    expect((error as Error).message).toMatch(/publish_ended for show .* answered 422 \(Not possible in the show’s state\)/);
+    const error = await client().report(newId(), { type: 'publish_ended', source: 'rtmp' }).then(notRejected, asMediaEventError);
+    expect(error.status).toBe(422);
+    expect(error.retryable).toBe(false);
+    expect(error.message).toMatch(/publish_ended for show .* answered 422 \(Not possible in the show’s state\)/);
   });
 
   it('says a 5xx and an unreachable edge API are worth retrying', async () => {
     answer = (response) => response.writeHead(503).end();
-    const failed = await client().report(newId(), { type: 'publish_started', source: 'rtmp' }).catch((caught: unknown) => caught as ShowMediaEventError);
+    const failed = await client().report(newId(), { type: 'publish_started', source: 'rtmp' }).then(notRejected, asMediaEventError);
     expect(failed.status).toBe(503);
     expect(failed.retryable).toBe(true);
 
     // A port nothing listens on (the stand-in's, once closed, would do too; this one never opened).
     const unreachable = await client({ edgeApiUrl: 'http://127.0.0.1:9' })
       .report(newId(), { type: 'publish_started', source: 'rtmp' })
-      .catch((caught: unknown) => caught as ShowMediaEventError);
-    expect(unreachable).toBeInstanceOf(ShowMediaEventError);
+      .then(notRejected, asMediaEventError);
     expect(unreachable.status).toBeUndefined();
     expect(unreachable.retryable).toBe(true);
     expect(unreachable.message).toMatch(/could not be reached/);
@@ -92,7 +99,7 @@ describe('ShowMediaEventsClient', () => {
 
   it('gives up after its timeout', async () => {
     answer = () => {}; // never answers
-    const error = await client({ timeoutMs: 300 }).report(newId(), { type: 'publish_started', source: 'rtmp' }).catch((caught: unknown) => caught as ShowMediaEventError);
+    const error = await client({ timeoutMs: 300 }).report(newId(), { type: 'publish_started', source: 'rtmp' }).then(notRejected, asMediaEventError);
     expect(error.message).toMatch(/no answer within 300 ms/);
     expect(error.retryable).toBe(true);
   });
