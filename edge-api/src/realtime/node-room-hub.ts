@@ -221,22 +221,57 @@ function write(connection: Connection): void {
   const { ws, queue } = connection;
   connection.queue = [];
   if (ws.readyState !== ws.OPEN || queue.length === 0) return;
-  // One write for the whole queue: ws corks per frame; an outer cork holds them all.
-  const raw = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
-  raw?.cork();
-  for (const frame of queue) ws.send(frame, { binary: false });
-  raw?.uncork();
+  const raw = rawSocketOf(ws);
+  if (raw) {
+    // The frames are complete WebSocket frames already: one write for the whole queue, no per-frame
+    // work in ws. Safe beside ws's own writes (pings, close) because without permessage-deflate its
+    // sender writes each frame synchronously too, so frames never interleave.
+    raw.write(queue.length === 1 ? queue[0]! : Buffer.concat(queue));
+    return;
+  }
+  for (const frame of queue) ws.send(payloadOf(frame), { binary: false });
+}
+
+/** ws keeps the TCP socket as `_socket`; absent on anything that is not a plain ws server socket. */
+function rawSocketOf(ws: WebSocket): { write(data: Buffer): boolean } | undefined {
+  return (ws as unknown as { _socket?: { write(data: Buffer): boolean } })._socket;
 }
 
 let sharedText = '';
-let sharedBytes = Buffer.alloc(0);
-/** The most recent encoding, shared across sockets (a broadcast sends one text to all of them in a row). */
+let sharedFrame: Buffer = Buffer.alloc(0);
+/**
+ * The most recent text as a complete server-to-client WebSocket text frame (RFC 6455 section 5.2:
+ * FIN and opcode 1, no mask), shared across sockets: a broadcast sends one text to all of them in a
+ * row, so it is encoded and framed once, not once per socket.
+ */
 function encodeShared(text: string): Buffer {
   if (text !== sharedText) {
     sharedText = text;
-    sharedBytes = Buffer.from(text);
+    sharedFrame = textFrame(Buffer.from(text));
   }
-  return sharedBytes;
+  return sharedFrame;
+}
+
+export function textFrame(payload: Buffer): Buffer {
+  const length = payload.length;
+  const headerLength = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(headerLength + length);
+  frame[0] = 0x81;
+  if (length < 126) frame[1] = length;
+  else if (length < 65_536) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeBigUInt64BE(BigInt(length), 2);
+  }
+  payload.copy(frame, headerLength);
+  return frame;
+}
+
+function payloadOf(frame: Buffer): Buffer {
+  const marker = frame[1]! & 0x7f;
+  return frame.subarray(marker < 126 ? 2 : marker === 126 ? 4 : 10);
 }
 
 function rawText(data: Buffer | ArrayBuffer | Buffer[]): string {

@@ -1,10 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as ws from 'ws';
 import { WebSocket } from 'ws';
 import { createApp } from '../app.ts';
 import { createTestApp, TEST_SECRET, type TestApp } from '../testing/test-app.ts';
-import { NodeRoomHub } from './node-room-hub.ts';
+import { NodeRoomHub, textFrame } from './node-room-hub.ts';
 import { type RawRoomSocket, roomProtocolSuite } from './room-protocol-suite.ts';
 import { apiRoomSource } from './room-source.ts';
 
@@ -63,3 +64,25 @@ roomProtocolSuite('Node hub', () => ({
   // About 10 MB per receiver: more than loopback's socket buffers take before `ws` has to queue.
   floodMessages: 20_000,
 }));
+
+/** ws exports its frame parser, but @types/ws does not declare it. */
+type WsReceiver = new (options: { isServer: boolean; maxPayload: number }) => {
+  on(event: 'message', listener: (data: Buffer, isBinary: boolean) => void): void;
+  on(event: 'error', listener: (error: Error) => void): void;
+  write(chunk: Buffer): void;
+};
+
+describe('the hub’s pre-framed broadcasts', () => {
+  it('are WebSocket text frames that a client’s parser reads back, for every length encoding', () => {
+    // ws's own client-side parser: 7-bit, 16-bit and 64-bit payload lengths, and a multi-byte character.
+    const texts = ['hi', `é${'x'.repeat(300)}`, 'y'.repeat(70_000)];
+    const received: string[] = [];
+    const receiver = new (ws as unknown as { Receiver: WsReceiver }).Receiver({ isServer: false, maxPayload: 0 });
+    receiver.on('message', (data: Buffer, isBinary: boolean) => received.push(`${isBinary ? 'binary' : 'text'}:${data.toString()}`));
+    receiver.on('error', (error: Error) => received.push(`error:${error.message}`));
+    const frames = texts.map((text) => textFrame(Buffer.from(text)));
+    expect(frames.map((frame) => frame.length - Buffer.byteLength(texts[frames.indexOf(frame)]!))).toEqual([2, 4, 10]);
+    receiver.write(Buffer.concat(frames));
+    expect(received).toEqual(texts.map((text) => `text:${text}`));
+  });
+});
