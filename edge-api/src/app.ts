@@ -14,6 +14,7 @@ import { type AuthEnv, authenticate } from './middleware/authenticate.ts';
 import { problemFor, problemResponse } from './problems.ts';
 import { admissionRoutes } from './routes/admission.ts';
 import { authRoutes } from './routes/auth.ts';
+import { mediaEventRoutes } from './routes/media-events.ts';
 import { checkoutRoutes } from './routes/checkout.ts';
 import { orderRoutes } from './routes/orders.ts';
 import { paymentRoutes } from './routes/payments.ts';
@@ -62,6 +63,7 @@ export function createApp(services: AppServices, { roomFeed }: { roomFeed?: Room
   app.notFound((c) => problemResponse(problemFor('not_found', `no route for ${c.req.method} ${c.req.path}`)));
   app.use('/v1/*', authenticate(services.accounts, services.secret));
   if (roomFeed) app.use('/v1/shows/*', notifyRooms(roomFeed));
+  if (roomFeed) app.use('/v1/internal/shows/*', notifyRooms(roomFeed));
 
   const routes = app
     .get('/healthz', (c) => c.json({ ok: true }))
@@ -71,6 +73,7 @@ export function createApp(services: AppServices, { roomFeed }: { roomFeed?: Room
     .route('/v1/shows', admissionRoutes(services))
     .route('/v1/shows', pinRoutes(services))
     .route('/v1', streamKeyRoutes(services))
+    .route('/v1', mediaEventRoutes(services))
     .route('/v1', checkoutRoutes(services))
     .route('/v1', orderRoutes(services))
     .route('/v1', paymentRoutes(services));

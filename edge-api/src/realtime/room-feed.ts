@@ -10,8 +10,11 @@ export interface RoomFeed {
   publish(showId: string, event: RoomFeedEvent): Promise<void>;
 }
 
-/** Writes that change what a room shows: pinning, unpinning (with flash deals), going live, ending. */
-const SHOW_WRITE = /^\/v1\/shows\/([0-9a-f-]{36})\/(?:pins\/[0-9a-f-]{36}|live|end)$/;
+/**
+ * Writes that change what a room shows: pinning, unpinning (with flash deals), going live, ending,
+ * and the media services' reports (an OBS publish starting or ending the show).
+ */
+const SHOW_WRITE = /^\/v1\/(?:shows\/([0-9a-f-]{36})\/(?:pins\/[0-9a-f-]{36}|live|end)|internal\/shows\/([0-9a-f-]{36})\/media-events)$/;
 
 /**
  * Middleware for the app: after a successful write to a show's pins or status, the show's room is
@@ -23,11 +26,12 @@ export function notifyRooms(feed: RoomFeed, warn: (message: string, error: unkno
     await next();
     if (c.req.method === 'GET' || c.res.status < 200 || c.res.status >= 300) return;
     const write = SHOW_WRITE.exec(c.req.path);
-    if (!write) return;
+    const showId = write?.[1] ?? write?.[2];
+    if (!showId) return;
     try {
-      await feed.publish(write[1]!, { type: 'refresh' });
+      await feed.publish(showId, { type: 'refresh' });
     } catch (error) {
-      warn(`telling show ${write[1]}'s room about ${c.req.method} ${c.req.path} failed`, error);
+      warn(`telling show ${showId}'s room about ${c.req.method} ${c.req.path} failed`, error);
     }
   };
 }

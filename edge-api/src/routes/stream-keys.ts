@@ -63,7 +63,7 @@ function newStreamKey(): string {
 }
 
 /** Compares SHA-256 digests: how soon a comparison stops reveals nothing about the secret itself. */
-async function isServiceSecret(authorization: string | undefined, secret: string): Promise<boolean> {
+export async function isServiceSecret(authorization: string | undefined, secret: string): Promise<boolean> {
   if (!authorization?.startsWith('Bearer ')) return false;
   const digest = async (text: string) => new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
   const [given, expected] = await Promise.all([digest(authorization.slice('Bearer '.length)), digest(secret)]);

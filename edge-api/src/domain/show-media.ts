@@ -1,0 +1,26 @@
+import { DomainError } from './errors.ts';
+import { endShow, goLive, type ShowRecord } from './shows.ts';
+
+/**
+ * What a seller's media does to their show, as the media services report it (the transcoder for
+ * RTMP, the sfu for WHIP). Repeats change nothing: a service may report again after a timeout, or
+ * report a publish that the seller already started or ended by hand in the studio.
+ *
+ * Returns the show as it must be stored, or null when it is already where the event leaves it.
+ */
+export function onPublishStarted(show: ShowRecord, now: number): ShowRecord | null {
+  switch (show.status) {
+    case 'scheduled':
+      // The media service acts for the show's seller: their stream key opened this show.
+      return goLive(show, show.sellerId, now);
+    case 'live':
+      return null;
+    case 'ended':
+      throw new DomainError('conflict', 'the show has ended: a new publish cannot bring it back', { reason: 'show-ended' });
+  }
+}
+
+/** The publisher is gone for good: a live show ends; a show that never went live, or already ended, stays as it is. */
+export function onPublishEnded(show: ShowRecord, now: number): ShowRecord | null {
+  return show.status === 'live' ? endShow(show, show.sellerId, now) : null;
+}
