@@ -124,6 +124,14 @@ export class Peer extends EventEmitter<PeerEvents> {
     consumer.once('producerclose', () => {
       this.notify({ type: 'notification', method: 'consumerClosed', data: { consumerId: consumer.id, producerId } });
     });
+    // The viewer's player shows which quality it receives, and picks layers knowing what it gets.
+    consumer.on('layerschange', (layers) => {
+      this.notify({
+        type: 'notification',
+        method: 'consumerLayersChanged',
+        data: { consumerId: consumer.id, layers: layers ? { spatialLayer: layers.spatialLayer, temporalLayer: layers.temporalLayer } : null },
+      });
+    });
   }
 
   consumer(consumerId: string): mediasoupTypes.Consumer {

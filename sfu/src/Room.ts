@@ -6,6 +6,7 @@ import {
   SignalingCloseCode,
   type MediaKind,
   type RoomClosedReason,
+  type SfuConsumerStats,
   type SfuProducerStats,
   type SfuShowStats,
   type SignalingCloseReason,
@@ -264,6 +265,13 @@ export class Room extends EventEmitter<RoomEvents> {
       case 'resumeConsumer':
         await peer.consumer(request.data.consumerId).resume();
         return {};
+      case 'setConsumerPreferredLayers': {
+        const { consumerId, spatialLayer, temporalLayer } = request.data;
+        const consumer = peer.consumer(consumerId);
+        // Only simulcast and SVC consumers have layers; a single stream has nothing to choose.
+        if (consumer.type === 'simulcast' || consumer.type === 'svc') await consumer.setPreferredLayers({ spatialLayer, temporalLayer });
+        return {};
+      }
       case 'closeProducer': {
         const producer = peer.producer(request.data.producerId);
         this.#closedByOwner.add(producer);
@@ -386,7 +394,14 @@ export class Room extends EventEmitter<RoomEvents> {
   async getStats(): Promise<SfuShowStats> {
     const peers = [...this.#peers.values()];
     const producerStats = await Promise.all([...this.#producers.values()].map(({ producer }) => producerStatsOf(producer)));
-    const consumerBitrates = await Promise.all(peers.flatMap((peer) => [...peer.consumers].map(consumerBitrateOf)));
+    const peerStats = await Promise.all(
+      peers.map(async (peer) => ({
+        peerId: peer.id,
+        role: peer.role,
+        consumers: (await Promise.all([...peer.consumers].map(consumerStatsOf))).filter((stats) => stats !== undefined),
+      })),
+    );
+    const consumerStats = peerStats.flatMap((peer) => peer.consumers);
     const producers = producerStats.filter((stats) => stats !== undefined);
     return {
       show: this.showId,
@@ -396,9 +411,10 @@ export class Room extends EventEmitter<RoomEvents> {
       publishers: peers.filter((peer) => peer.role === 'publisher').length,
       viewers: peers.filter((peer) => peer.role !== 'publisher').length,
       producers,
-      consumers: consumerBitrates.length,
+      consumers: consumerStats.length,
+      peers: peerStats,
       ingressBitrate: producers.reduce((sum, producer) => sum + producer.bitrate, 0),
-      egressBitrate: consumerBitrates.reduce((sum, bitrate) => sum + bitrate, 0),
+      egressBitrate: consumerStats.reduce((sum, consumer) => sum + consumer.bitrate, 0),
     };
   }
 
@@ -533,18 +549,38 @@ async function producerStatsOf(producer: mediasoupTypes.Producer): Promise<SfuPr
       bitrate: streams.reduce((sum, stream) => sum + stream.bitrate, 0),
       byteCount: streams.reduce((sum, stream) => sum + stream.byteCount, 0),
       score: streams.length ? Math.min(...streams.map((stream) => stream.score)) : 0,
+      packetLossPct: lossPct(streams),
     };
   } catch {
     return undefined; // closed while we asked
   }
 }
 
-async function consumerBitrateOf(consumer: mediasoupTypes.Consumer): Promise<number> {
+async function consumerStatsOf(consumer: mediasoupTypes.Consumer): Promise<SfuConsumerStats | undefined> {
   try {
     // A consumer reports its own outbound stream and its producer's inbound ones: count only its own.
-    const streams = await consumer.getStats();
-    return streams.filter((stream) => stream.type === 'outbound-rtp').reduce((sum, stream) => sum + stream.bitrate, 0);
+    const outbound = (await consumer.getStats()).filter((stream) => stream.type === 'outbound-rtp');
+    const layers = (value: mediasoupTypes.ConsumerLayers | undefined) =>
+      value ? { spatialLayer: value.spatialLayer, ...(value.temporalLayer === undefined ? {} : { temporalLayer: value.temporalLayer }) } : null;
+    return {
+      consumerId: consumer.id,
+      producerId: consumer.producerId,
+      kind: consumer.kind,
+      type: consumer.type,
+      paused: consumer.paused,
+      bitrate: outbound.reduce((sum, stream) => sum + stream.bitrate, 0),
+      packetLossPct: lossPct(outbound),
+      currentLayers: layers(consumer.currentLayers),
+      preferredLayers: layers(consumer.preferredLayers),
+    };
   } catch {
-    return 0;
+    return undefined; // closed while we asked
   }
+}
+
+/** Lost packets as a percentage of those expected (received or sent plus lost). */
+function lossPct(streams: readonly { packetsLost: number; packetCount: number }[]): number {
+  const lost = streams.reduce((sum, stream) => sum + Math.max(0, stream.packetsLost), 0);
+  const expected = streams.reduce((sum, stream) => sum + stream.packetCount, 0) + lost;
+  return expected === 0 ? 0 : Math.round((lost / expected) * 10_000) / 100;
 }

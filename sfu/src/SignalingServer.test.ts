@@ -245,6 +245,42 @@ describe('signaling', () => {
       expect(await lateViewer.nextNotification('producerClosed')).toEqual({ producerId });
     });
 
+    it('takes a viewer’s preferred simulcast layers, and reports per viewer what each consumer forwards', async () => {
+      const show = newId();
+      const publisher = await join(show, 'publisher');
+      const send = await publisher.request('createWebRtcTransport', { direction: 'send' });
+      // Three simulcast streams, as a browser publisher sends them.
+      const simulcast: RtpParameters = {
+        ...vp8SendParameters,
+        encodings: [0, 1, 2].map((layer) => ({ ssrc: 33333330 + layer * 2, rtx: { ssrc: 33333331 + layer * 2 }, scalabilityMode: 'L1T3' })),
+      };
+      const { producerId } = await publisher.request('produce', { transportId: send.transportId, kind: 'video', rtpParameters: simulcast });
+
+      const viewer = await join(show, 'viewer');
+      const { rtpCapabilities } = await viewer.request('getRouterRtpCapabilities', {});
+      const recv = await viewer.request('createWebRtcTransport', { direction: 'recv' });
+      const consumer = await viewer.request('consume', { transportId: recv.transportId, producerId, rtpCapabilities });
+      expect(consumer.type).toBe('simulcast');
+
+      const viewerConsumers = async () => {
+        const stats = SfuStats.parse(await (await fetch(`${sfu.server.url}/stats`)).json());
+        return stats.shows.find((entry) => entry.show === show)?.peers?.find((peer) => peer.role === 'viewer')?.consumers;
+      };
+      // mediasoup's default: the top layer.
+      expect(await viewerConsumers()).toMatchObject([{ consumerId: consumer.consumerId, type: 'simulcast', preferredLayers: { spatialLayer: 2, temporalLayer: 2 } }]);
+
+      await viewer.request('setConsumerPreferredLayers', { consumerId: consumer.consumerId, spatialLayer: 0 });
+      // No temporal layer asked for: the highest of that spatial layer.
+      expect(await viewerConsumers()).toMatchObject([{ consumerId: consumer.consumerId, preferredLayers: { spatialLayer: 0, temporalLayer: 2 }, currentLayers: null }]);
+      await viewer.request('setConsumerPreferredLayers', { consumerId: consumer.consumerId, spatialLayer: 1, temporalLayer: 0 });
+      expect(await viewerConsumers()).toMatchObject([{ preferredLayers: { spatialLayer: 1, temporalLayer: 0 } }]);
+
+      // Someone else's consumer, or none, is not found; out-of-range layers are malformed.
+      await expect(publisher.request('setConsumerPreferredLayers', { consumerId: consumer.consumerId, spatialLayer: 0 })).rejects.toMatchObject({ code: 'not_found' });
+      await expect(viewer.request('setConsumerPreferredLayers', { consumerId: consumer.consumerId, spatialLayer: -1 })).rejects.toMatchObject({ code: 'bad_request' });
+      expect(await viewerConsumers()).toMatchObject([{ preferredLayers: { spatialLayer: 1, temporalLayer: 0 } }]);
+    });
+
     it('answers authenticate before sending any notification', async () => {
       const show = newId();
       const publisher = await join(show, 'publisher');

@@ -171,13 +171,7 @@ describe.runIf(mediaRun)('live video through the sfu, in Chromium', () => {
     expect(pageErrors).toEqual([]);
   });
 
-  it('a smaller player asks the sfu for a smaller simulcast layer, a bigger one for the top layer again', async (context) => {
-    // Needs the sfu's side of `setConsumerPreferredLayers` (and `consumerLayersChanged`); until the sfu
-    // has it, the player says so once and keeps the layer the sfu picks by bandwidth.
-    if (consoleLines.some((line) => line.includes('does not take layer preferences'))) {
-      context.skip('this sfu does not handle setConsumerPreferredLayers yet');
-      return;
-    }
+  it('a smaller player asks the sfu for a smaller simulcast layer, a bigger one for the top layer again', async () => {
     const player = viewer!.page.locator('.live-player');
     await expect.poll(() => player.getAttribute('data-layer'), { timeout: 20_000 }).toBe('r2');
     // A phone-sized player (270 px tall): 360p is sharp enough.

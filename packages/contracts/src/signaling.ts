@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Id } from './ids.ts';
+import { PlainIngestStats } from './plain-rtp.ts';
 import { AdmissionClaims } from './tokens.ts';
 
 /**
@@ -225,10 +226,8 @@ export const SignalingMethods = {
    * The highest layers a viewer wants from one of its simulcast (or SVC) consumers: a small player
    * asks for a low spatial layer, a large one for the top. The sfu forwards the best layer at or below
    * these that the viewer's bandwidth allows (mediasoup's `consumer.setPreferredLayers`). Without a
-   * `temporalLayer`, the highest of the spatial layer.
-   *
-   * Not yet in `SignalingRequest`: it joins that union together with its handler in the sfu's Room,
-   * which answers `bad_request` until then (clients treat that as "not supported here").
+   * `temporalLayer`, the highest of the spatial layer. A consumer of a single-stream producer
+   * accepts the request and keeps forwarding its one stream.
    */
   setConsumerPreferredLayers: {
     request: z.object({
@@ -260,6 +259,7 @@ export const SignalingRequest = z.discriminatedUnion('method', [
   requestOf('consume'),
   requestOf('resumeConsumer'),
   requestOf('closeProducer'),
+  requestOf('setConsumerPreferredLayers'),
 ]);
 export type SignalingRequest = z.infer<typeof SignalingRequest>;
 
@@ -401,8 +401,39 @@ export const SfuProducerStats = z.object({
   byteCount: z.number(),
   /** mediasoup's 0 to 10 quality score of the incoming stream. */
   score: z.number(),
+  /** Packets lost on the way in, over all of its streams, as a percentage of those expected. */
+  packetLossPct: z.number().min(0).max(100).optional(),
 });
 export type SfuProducerStats = z.infer<typeof SfuProducerStats>;
+
+const Layers = z.object({ spatialLayer: z.int().min(0), temporalLayer: z.int().min(0).optional() });
+
+/** One consumer of one participant: what it forwards now and what its viewer asked for. */
+export const SfuConsumerStats = z.object({
+  consumerId: z.string(),
+  producerId: z.string(),
+  kind: MediaKind,
+  /** `simulcast` and `svc` consumers have layers; `simple` ones forward their single stream. */
+  type: z.enum(['simple', 'simulcast', 'svc', 'pipe']),
+  paused: z.boolean(),
+  /** Sent bitrate in bits per second. */
+  bitrate: z.number(),
+  /** Packets the viewer reported lost, as a percentage of those sent. */
+  packetLossPct: z.number().min(0).max(100),
+  /** The layers it forwards now; null when it forwards none (or has none). */
+  currentLayers: Layers.nullable(),
+  /** The layers the viewer asked for with setConsumerPreferredLayers (or mediasoup's default). */
+  preferredLayers: Layers.nullable(),
+});
+export type SfuConsumerStats = z.infer<typeof SfuConsumerStats>;
+
+/** One admitted participant of a show. */
+export const SfuPeerStats = z.object({
+  peerId: z.string(),
+  role: z.enum(['publisher', 'viewer', 'moderator']),
+  consumers: z.array(SfuConsumerStats),
+});
+export type SfuPeerStats = z.infer<typeof SfuPeerStats>;
 
 /** One router of a show: the origin (where its producers live) or an edge fed from it by a pipe. */
 export const SfuRouterStats = z.object({
@@ -424,11 +455,15 @@ export const SfuShowStats = z.object({
   routers: z.array(SfuRouterStats).optional(),
   /** Where this sfu receives the show from, when it is an edge of another sfu. */
   originUrl: z.string().optional(),
+  /** The show's plain RTP ingest (an OBS show over RTMP, forwarded by the transcoder), when it has one. */
+  ingest: PlainIngestStats.optional(),
   publishers: z.int(),
   /** Everyone else connected: viewers and moderators. */
   viewers: z.int(),
   producers: z.array(SfuProducerStats),
   consumers: z.int(),
+  /** Every participant with the layer each of its consumers receives. */
+  peers: z.array(SfuPeerStats).optional(),
   /** Sum over producers, bits per second. */
   ingressBitrate: z.number(),
   /** Sum over consumers, bits per second. */

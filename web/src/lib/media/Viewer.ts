@@ -89,7 +89,6 @@ export class Viewer implements SessionMedia {
   #displayHeight = 0;
   /** The tallest frame seen: the top layer's height, once the top layer was received. */
   #tallestFrame = 0;
-  #preferredLayersSupported = true;
   #statsTimer: ReturnType<typeof setInterval> | undefined;
   #endedTimer: ReturnType<typeof setInterval> | undefined;
   #lastBytes: { at: number; bytes: number } | undefined;
@@ -334,7 +333,7 @@ export class Viewer implements SessionMedia {
   /** Asks the sfu for the layer that fits the player and the network, when it changed. */
   #applyPreferredLayers(): void {
     const connection = this.#connection;
-    if (!connection?.isOpen || !this.#preferredLayersSupported) return;
+    if (!connection?.isOpen) return;
     for (const [consumerId, entry] of this.#consumers) {
       if (entry.kind !== 'video' || entry.spatialLayers < 2) continue;
       const wanted = chooseSpatialLayer({
@@ -346,13 +345,7 @@ export class Viewer implements SessionMedia {
       if (wanted === entry.preferred) continue;
       entry.preferred = wanted;
       connection.request('setConsumerPreferredLayers', { consumerId, spatialLayer: wanted, temporalLayer: entry.temporalLayers - 1 }).catch((error: unknown) => {
-        if (error instanceof SignalingRequestError && error.code === 'bad_request') {
-          // This sfu predates the request: it forwards the best layer the bandwidth allows, which is what we get.
-          this.#preferredLayersSupported = false;
-          for (const other of this.#consumers.values()) other.preferred = undefined;
-          console.info('viewer: this video server does not take layer preferences; it picks the layer by bandwidth alone');
-          return;
-        }
+        // Asked again at the next stats tick.
         entry.preferred = undefined;
       });
     }
