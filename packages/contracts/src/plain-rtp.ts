@@ -9,8 +9,11 @@ import { Id } from './ids.ts';
  * Ingest (an OBS show over RTMP): `POST /shows/{showId}/plain-ingest` opens one PlainTransport per
  * kind in comedia mode (the sfu learns FFmpeg's address from its first packet, so FFmpeg needs no
  * port of its own) and one producer on each, with the SSRC and payload type FFmpeg will use. The
- * show's WebRTC viewers then see those producers exactly as they see a browser publisher's.
- * `DELETE /shows/{showId}/plain-ingest/{ingestId}` closes them (the publish ended).
+ * show's WebRTC viewers then see those producers exactly as they see a browser publisher's. A show
+ * has at most one ingest: a new one replaces the previous (a restarted FFmpeg sends from new ports,
+ * which the old transports would ignore). 201 with PlainIngestResponse; 400 for a bad body, 401
+ * without the secret, 410 for an ended show, 409 on an edge sfu (publish to the origin).
+ * `DELETE /shows/{showId}/plain-ingest/{ingestId}` closes them (the publish ended): 204, 404 if unknown.
  *
  * Egress (LL-HLS and the replay of every show): `POST /shows/{showId}/plain-egress` with the ports
  * FFmpeg listens on; the sfu consumes the show's newest audio and video producers (the top simulcast
@@ -34,6 +37,16 @@ const Port = z.int().min(1).max(65535);
 /** An IPv4 or IPv6 literal; the sfu sends egress there. */
 const IpAddress = z.union([z.ipv4(), z.ipv6()]);
 
+export const PlainIngestSource = z.object({
+  protocol: z.literal('rtmp'),
+  /** The profile-level-id the seller's encoder sent, before any re-encoding. */
+  sourceProfileLevelId: z.string().regex(/^[0-9a-f]{6}$/i).optional(),
+  videoReencoded: z.boolean(),
+  /** Why, in words a seller can act on ("High profile: browsers cannot decode it over WebRTC"). */
+  reason: z.string().max(200).optional(),
+});
+export type PlainIngestSource = z.infer<typeof PlainIngestSource>;
+
 export const PlainIngestRequest = z.object({
   video: z.object({
     payloadType: PayloadType,
@@ -46,28 +59,35 @@ export const PlainIngestRequest = z.object({
   }),
   audio: z.object({ payloadType: PayloadType, ssrc: Ssrc }),
   /** What the sfu's stats say about the source, e.g. that High-profile video had to be re-encoded. */
-  source: z
-    .object({
-      protocol: z.literal('rtmp'),
-      /** The profile-level-id the seller's encoder sent, before any re-encoding. */
-      sourceProfileLevelId: z.string().regex(/^[0-9a-f]{6}$/i).optional(),
-      videoReencoded: z.boolean(),
-      /** Why, in words a seller can act on ("High profile: browsers cannot decode it over WebRTC"). */
-      reason: z.string().max(200).optional(),
-    })
-    .optional(),
+  source: PlainIngestSource.optional(),
 });
 export type PlainIngestRequest = z.infer<typeof PlainIngestRequest>;
+
+/** A show's plain ingest as the sfu's `/stats` lists it (`SfuShowStats.ingest`). */
+export const PlainIngestStats = z.object({
+  ingestId: z.string().min(1),
+  /** What FFmpeg declared it sends. */
+  profileLevelId: z.string(),
+  source: PlainIngestSource.optional(),
+});
+export type PlainIngestStats = z.infer<typeof PlainIngestStats>;
 
 export const PlainEndpoint = z.object({ ip: IpAddress, port: Port });
 export type PlainEndpoint = z.infer<typeof PlainEndpoint>;
 
+/**
+ * Where FFmpeg sends one kind: RTP to `port`, RTCP to `rtcpPort` (`rtp://ip:port?rtcpport=rtcpPort`).
+ * Not multiplexed: FFmpeg sends its RTCP from a second local port, and a comedia transport latches
+ * onto the first sender it hears, so with one port FFmpeg's first RTCP report would lock out its RTP.
+ */
+export const PlainIngestEndpoint = PlainEndpoint.extend({ rtcpPort: Port });
+export type PlainIngestEndpoint = z.infer<typeof PlainIngestEndpoint>;
+
 export const PlainIngestResponse = z.object({
   ingestId: z.string().min(1),
   showId: Id,
-  /** Where FFmpeg sends each kind (RTP and RTCP multiplexed on the one port). */
-  video: PlainEndpoint,
-  audio: PlainEndpoint,
+  video: PlainIngestEndpoint,
+  audio: PlainIngestEndpoint,
 });
 export type PlainIngestResponse = z.infer<typeof PlainIngestResponse>;
 
