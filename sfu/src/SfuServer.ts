@@ -7,6 +7,7 @@ import { bearerOf, sendJson, sendProblem } from './http.ts';
 import { HttpStreamKeyVerifier } from '@mytaek1/contracts';
 import { createLogger } from './logger.ts';
 import { PipeServer } from './PipeServer.ts';
+import { PlainIngestServer } from './PlainIngestServer.ts';
 import { RoomRegistry } from './RoomRegistry.ts';
 import { SignalingServer } from './SignalingServer.ts';
 import type { StreamKeyVerifier } from '@mytaek1/contracts';
@@ -37,6 +38,8 @@ export class SfuServer {
   readonly rooms: RoomRegistry;
   readonly whipWhep: WhipWhepServer;
   readonly pipes: PipeServer;
+  /** Plain RTP ingest from the transcoder (`/shows/:id/plain-ingest`), set by create(). */
+  #plainIngest: PlainIngestServer | undefined;
   readonly #pool: WorkerPool;
   readonly #tokenSecret: string;
   readonly #signaling: SignalingServer;
@@ -62,6 +65,11 @@ export class SfuServer {
     });
     const pipes = PipeServer.create({ rooms, secret: config.tokenSecret, listen: pipeListen });
     const server = new SfuServer(pool, rooms, signaling, whipWhep, pipes, config.tokenSecret);
+    server.#plainIngest = PlainIngestServer.create({
+      rooms,
+      tokenSecret: config.tokenSecret,
+      listen: { ip: config.rtc.listenIp, announcedAddress: config.rtc.announcedAddress, portRange: config.rtc.portRange },
+    });
     await new Promise<void>((resolve, reject) => {
       server.#http.once('error', reject);
       server.#http.listen(config.http.port, config.http.host, () => {
@@ -91,6 +99,11 @@ export class SfuServer {
     this.#http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(request, socket, head));
   }
 
+  get plainIngest(): PlainIngestServer {
+    if (!this.#plainIngest) throw new Error('the sfu server is not created yet');
+    return this.#plainIngest;
+  }
+
   /** `http://host:port`, with the port actually bound (the configured one may be 0). */
   get url(): string {
     return this.#url;
@@ -100,6 +113,7 @@ export class SfuServer {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.pipes.close();
+      this.#plainIngest?.close();
       this.whipWhep.close();
       this.rooms.close();
       await this.#signaling.close();
@@ -119,10 +133,11 @@ export class SfuServer {
       return;
     }
     if (url.pathname === '/stats' && request.method === 'GET') {
-      sendJson(response, 200, await this.rooms.getStats());
+      sendJson(response, 200, this.plainIngest.withIngestStats(await this.rooms.getStats()));
       return;
     }
     if (await this.whipWhep.handle(request, response, url)) return;
+    if (await this.plainIngest.handle(request, response, url)) return;
     if (url.pathname === SFU_PIPE_PATH && request.method === 'POST') {
       await this.pipes.handle(request, response);
       return;
