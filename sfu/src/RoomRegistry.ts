@@ -19,6 +19,8 @@ export type RoomRegistryOptions = {
   maxConsumersPerRouter: number;
   /** Set on an edge sfu: every room's media is piped in from this origin. */
   origin?: RoomOriginOptions;
+  /** Called with every room once it is created (before any peer is in it). */
+  onRoom?: (room: Room) => void;
 };
 
 /** The rooms of this sfu, one per live show, created on the first peer's admission. */
@@ -28,6 +30,7 @@ export class RoomRegistry {
   readonly #emptyRoomGraceMs: number;
   readonly #maxConsumersPerRouter: number;
   readonly #origin: RoomOriginOptions | undefined;
+  readonly #onRoom: ((room: Room) => void) | undefined;
   readonly #rooms = new Map<string, Room>();
   /** Rooms being created: peers of the same show admitted at the same moment share one. */
   readonly #creating = new Map<string, Promise<Room>>();
@@ -38,12 +41,13 @@ export class RoomRegistry {
     return new RoomRegistry(options);
   }
 
-  private constructor({ pool, listen, emptyRoomGraceMs, maxConsumersPerRouter, origin }: RoomRegistryOptions) {
+  private constructor({ pool, listen, emptyRoomGraceMs, maxConsumersPerRouter, origin, onRoom }: RoomRegistryOptions) {
     this.#pool = pool;
     this.#listen = listen;
     this.#emptyRoomGraceMs = emptyRoomGraceMs;
     this.#maxConsumersPerRouter = maxConsumersPerRouter;
     this.#origin = origin;
+    this.#onRoom = onRoom;
   }
 
   /** True on an edge sfu: shows are published at the origin and piped in from there. */
@@ -123,6 +127,7 @@ export class RoomRegistry {
       // On an edge, the origin ending the show closes the room: nobody gets back in here either.
       if (reason === 'show_ended') this.#rememberEnded(showId);
     });
+    this.#onRoom?.(room);
     return room;
   }
 }

@@ -8,7 +8,9 @@ import { HttpStreamKeyVerifier } from '@mytaek1/contracts';
 import { createLogger } from './logger.ts';
 import { PipeServer } from './PipeServer.ts';
 import { PlainIngestServer } from './PlainIngestServer.ts';
+import { PlainEgressServer } from './PlainEgressServer.ts';
 import { RoomRegistry } from './RoomRegistry.ts';
+import { SfuMediaNotifier } from './SfuMediaNotifier.ts';
 import { SignalingServer } from './SignalingServer.ts';
 import type { StreamKeyVerifier } from '@mytaek1/contracts';
 import { WhipWhepServer } from './WhipWhepServer.ts';
@@ -17,7 +19,10 @@ import type { WorkerPool } from './WorkerPool.ts';
 const logger = createLogger('SfuServer');
 
 export type SfuServerOptions = {
-  config: Pick<SfuConfig, 'http' | 'rtc' | 'tokenSecret' | 'emptyRoomGraceMs' | 'edgeApiUrl' | 'maxConsumersPerRouter' | 'originUrl' | 'pipe'>;
+  config: Pick<SfuConfig, 'http' | 'rtc' | 'tokenSecret' | 'emptyRoomGraceMs' | 'edgeApiUrl' | 'maxConsumersPerRouter' | 'originUrl' | 'pipe'> &
+    Partial<Pick<SfuConfig, 'transcoderUrl'>>;
+  /** See SfuMediaNotifierOptions (tests shorten the grace). */
+  mediaNoticeGraceMs?: number;
   pool: WorkerPool;
   /** See SignalingServerOptions. */
   authTimeoutMs?: number;
@@ -38,6 +43,10 @@ export class SfuServer {
   readonly rooms: RoomRegistry;
   readonly whipWhep: WhipWhepServer;
   readonly pipes: PipeServer;
+  /** Plain-RTP egress to the transcoder (`/shows/:id/plain-egress`). */
+  readonly egress: PlainEgressServer;
+  /** Set when TRANSCODER_URL is: tells the transcoder when shows get and lose WebRTC media. */
+  readonly mediaNotifier: SfuMediaNotifier | undefined;
   /** Plain RTP ingest from the transcoder (`/shows/:id/plain-ingest`), set by create(). */
   #plainIngest: PlainIngestServer | undefined;
   readonly #pool: WorkerPool;
@@ -47,14 +56,20 @@ export class SfuServer {
   #url = '';
   #closing: Promise<void> | undefined;
 
-  static async create({ config, pool, authTimeoutMs, streamKeys, whipConnectTimeoutMs }: SfuServerOptions): Promise<SfuServer> {
+  static async create({ config, pool, authTimeoutMs, streamKeys, whipConnectTimeoutMs, mediaNoticeGraceMs }: SfuServerOptions): Promise<SfuServer> {
     const pipeListen = { ip: config.pipe.listenIp, announcedAddress: config.pipe.announcedAddress };
+    // Every show gets LL-HLS and a replay: the transcoder hears when a publisher's media comes and goes.
+    let server: SfuServer | undefined;
+    const notifier = config.transcoderUrl
+      ? SfuMediaNotifier.create({ transcoderUrl: config.transcoderUrl, secret: config.tokenSecret, sfuUrl: () => server?.url ?? '', endedGraceMs: mediaNoticeGraceMs })
+      : undefined;
     const rooms = RoomRegistry.create({
       pool,
       listen: { ip: config.rtc.listenIp, announcedAddress: config.rtc.announcedAddress, portRange: config.rtc.portRange },
       emptyRoomGraceMs: config.emptyRoomGraceMs,
       maxConsumersPerRouter: config.maxConsumersPerRouter,
       origin: config.originUrl ? { url: config.originUrl, secret: config.tokenSecret, pipeListen } : undefined,
+      onRoom: notifier ? (room) => notifier.watch(room) : undefined,
     });
     const signaling = SignalingServer.create({ rooms, tokenSecret: config.tokenSecret, authTimeoutMs });
     const whipWhep = WhipWhepServer.create({
@@ -64,29 +79,42 @@ export class SfuServer {
       connectTimeoutMs: whipConnectTimeoutMs,
     });
     const pipes = PipeServer.create({ rooms, secret: config.tokenSecret, listen: pipeListen });
-    const server = new SfuServer(pool, rooms, signaling, whipWhep, pipes, config.tokenSecret);
+    const egress = PlainEgressServer.create({ rooms, secret: config.tokenSecret, listen: { ip: config.rtc.listenIp, portRange: config.rtc.portRange } });
+    server = new SfuServer(pool, rooms, signaling, whipWhep, pipes, egress, notifier, config.tokenSecret);
+    const listening = server;
     server.#plainIngest = PlainIngestServer.create({
       rooms,
       tokenSecret: config.tokenSecret,
       listen: { ip: config.rtc.listenIp, announcedAddress: config.rtc.announcedAddress, portRange: config.rtc.portRange },
     });
     await new Promise<void>((resolve, reject) => {
-      server.#http.once('error', reject);
-      server.#http.listen(config.http.port, config.http.host, () => {
-        server.#http.off('error', reject);
-        const { address, port, family } = server.#http.address() as AddressInfo;
-        server.#url = `http://${family === 'IPv6' ? `[${address}]` : address}:${port}`;
+      listening.#http.once('error', reject);
+      listening.#http.listen(config.http.port, config.http.host, () => {
+        listening.#http.off('error', reject);
+        const { address, port, family } = listening.#http.address() as AddressInfo;
+        listening.#url = `http://${family === 'IPv6' ? `[${address}]` : address}:${port}`;
         resolve();
       });
     });
-    return server;
+    return listening;
   }
 
-  private constructor(pool: WorkerPool, rooms: RoomRegistry, signaling: SignalingServer, whipWhep: WhipWhepServer, pipes: PipeServer, tokenSecret: string) {
+  private constructor(
+    pool: WorkerPool,
+    rooms: RoomRegistry,
+    signaling: SignalingServer,
+    whipWhep: WhipWhepServer,
+    pipes: PipeServer,
+    egress: PlainEgressServer,
+    mediaNotifier: SfuMediaNotifier | undefined,
+    tokenSecret: string,
+  ) {
     this.#pool = pool;
     this.rooms = rooms;
     this.whipWhep = whipWhep;
     this.pipes = pipes;
+    this.egress = egress;
+    this.mediaNotifier = mediaNotifier;
     this.#signaling = signaling;
     this.#tokenSecret = tokenSecret;
     this.#http = createServer((request, response) => {
@@ -114,6 +142,7 @@ export class SfuServer {
     this.#closing ??= (async () => {
       this.pipes.close();
       this.#plainIngest?.close();
+      this.egress.close();
       this.whipWhep.close();
       this.rooms.close();
       await this.#signaling.close();
@@ -138,6 +167,7 @@ export class SfuServer {
     }
     if (await this.whipWhep.handle(request, response, url)) return;
     if (await this.plainIngest.handle(request, response, url)) return;
+    if (await this.egress.handle(request, response, url)) return;
     if (url.pathname === SFU_PIPE_PATH && request.method === 'POST') {
       await this.pipes.handle(request, response);
       return;

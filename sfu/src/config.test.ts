@@ -15,6 +15,7 @@ describe('sfu configuration', () => {
       maxConsumersPerRouter: 500,
       originUrl: undefined,
       pipe: { listenIp: '127.0.0.1', announcedAddress: undefined },
+      transcoderUrl: undefined,
     });
   });
 
@@ -35,6 +36,7 @@ describe('sfu configuration', () => {
       SFU_ORIGIN_URL: 'http://10.0.0.1:4443/',
       SFU_PIPE_LISTEN_IP: '10.0.0.6',
       SFU_PIPE_ANNOUNCED_ADDRESS: '192.0.2.7',
+      TRANSCODER_URL: 'http://127.0.0.1:8080/',
     });
     expect(config).toMatchObject({
       http: { host: '::1', port: 0 },
@@ -46,6 +48,7 @@ describe('sfu configuration', () => {
       maxConsumersPerRouter: 40,
       originUrl: 'http://10.0.0.1:4443',
       pipe: { listenIp: '10.0.0.6', announcedAddress: '192.0.2.7' },
+      transcoderUrl: 'http://127.0.0.1:8080',
     });
   });
 
@@ -62,6 +65,7 @@ describe('sfu configuration', () => {
     [{ EDGE_API_URL: 'not a url' }, /EDGE_API_URL/],
     [{ SFU_MAX_CONSUMERS_PER_ROUTER: '0' }, /SFU_MAX_CONSUMERS_PER_ROUTER/],
     [{ SFU_ORIGIN_URL: 'origin' }, /SFU_ORIGIN_URL/],
+    [{ TRANSCODER_URL: 'rtmp://127.0.0.1:1935' }, /TRANSCODER_URL/],
   ])('refuses %o', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });

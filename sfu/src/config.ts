@@ -43,6 +43,11 @@ export const SfuEnv = z
     SFU_PIPE_LISTEN_IP: IpAddress.optional(),
     /** The address other sfu instances reach this one's pipe transports at. Defaults to SFU_ANNOUNCED_ADDRESS. */
     SFU_PIPE_ANNOUNCED_ADDRESS: z.string().min(1).optional(),
+    /**
+     * The transcoder's HTTP base URL: when set, the sfu tells it when a show starts and stops having
+     * a WebRTC or WHIP publisher's media, and the transcoder makes that show's LL-HLS and replay.
+     */
+    TRANSCODER_URL: z.url({ protocol: /^https?$/ }).optional(),
     // MEDIASOUP_WORKER_BIN is read by mediasoup itself when it is imported; WorkerPool checks the binary.
   })
   .refine((env) => env.RTC_MIN_PORT > 0 && env.RTC_MIN_PORT <= env.RTC_MAX_PORT, {
@@ -62,6 +67,8 @@ export type SfuConfig = {
   /** The origin sfu this one is an edge of, if any. */
   originUrl: string | undefined;
   pipe: { listenIp: string; announcedAddress: string | undefined };
+  /** Where SfuMediaNotice goes, if anywhere. */
+  transcoderUrl: string | undefined;
 };
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): SfuConfig {
@@ -81,5 +88,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxConsumersPerRouter: e.SFU_MAX_CONSUMERS_PER_ROUTER,
     originUrl: e.SFU_ORIGIN_URL?.replace(/\/+$/, ''),
     pipe: { listenIp: e.SFU_PIPE_LISTEN_IP ?? e.SFU_LISTEN_IP, announcedAddress: e.SFU_PIPE_ANNOUNCED_ADDRESS ?? e.SFU_ANNOUNCED_ADDRESS },
+    transcoderUrl: e.TRANSCODER_URL?.replace(/\/+$/, ''),
   };
 }

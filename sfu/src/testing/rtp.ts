@@ -21,7 +21,7 @@ export type FfmpegProducer = {
 };
 
 /** VP8 320x240 at 30 fps from FFmpeg's lavfi test source, into a producer on `router`; FFmpeg stops by itself after `seconds`. */
-export async function startFfmpegVp8Producer(router: mediasoupTypes.Router, { seconds = 30 }: { seconds?: number } = {}): Promise<FfmpegProducer> {
+export async function startFfmpegVp8Producer(router: mediasoupTypes.Router, { seconds = 30, appData = {} }: FfmpegProducerOptions = {}): Promise<FfmpegProducer> {
   // rtcpMux off and comedia on: FFmpeg sends RTCP from a second port (see notes/mediasoup-worker.md).
   const transport = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: false, comedia: true });
   const ssrc = 0x1000_0000 + Math.floor(Math.random() * 0x0fff_ffff);
@@ -29,19 +29,44 @@ export async function startFfmpegVp8Producer(router: mediasoupTypes.Router, { se
   const producer = await transport.produce({
     kind: 'video',
     rtpParameters: { codecs: [{ mimeType: 'video/VP8', payloadType, clockRate: 90000, rtcpFeedback: [{ type: 'nack', parameter: 'pli' }] }], encodings: [{ ssrc }] },
+    appData,
   });
   const destination = `rtp://127.0.0.1:${transport.tuple.localPort}?rtcpport=${transport.rtcpTuple?.localPort}&pkt_size=1200`;
   // A key frame every 10 frames: FFmpeg ignores key frame requests, and a consumer starts on a key frame.
-  const ffmpeg = spawn(
-    FFMPEG,
-    [
-      '-nostdin', '-hide_banner', '-loglevel', 'error', '-re',
-      '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=30', '-an', '-t', String(seconds),
-      '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '400k', '-g', '10', '-keyint_min', '10',
-      '-f', 'rtp', '-ssrc', String(ssrc), '-payload_type', String(payloadType), destination,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  return runFfmpegIntoProducer(producer, transport, [
+    '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=30', '-an', '-t', String(seconds),
+    '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '400k', '-g', '10', '-keyint_min', '10',
+    '-f', 'rtp', '-ssrc', String(ssrc), '-payload_type', String(payloadType), destination,
+  ]);
+}
+
+export type FfmpegProducerOptions = {
+  /** FFmpeg stops by itself after this. */
+  seconds?: number;
+  /** The producer's appData: `{ peerId }` makes it look like a publisher's (Room.produce tags those). */
+  appData?: Record<string, unknown>;
+};
+
+/** Opus 48 kHz stereo from FFmpeg's lavfi sine source, into a producer on `router`. */
+export async function startFfmpegOpusProducer(router: mediasoupTypes.Router, { seconds = 30, appData = {} }: FfmpegProducerOptions = {}): Promise<FfmpegProducer> {
+  const transport = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: false, comedia: true });
+  const ssrc = 0x2000_0000 + Math.floor(Math.random() * 0x0fff_ffff);
+  const payloadType = 100;
+  const producer = await transport.produce({
+    kind: 'audio',
+    rtpParameters: { codecs: [{ mimeType: 'audio/opus', payloadType, clockRate: 48000, channels: 2 }], encodings: [{ ssrc }] },
+    appData,
+  });
+  const destination = `rtp://127.0.0.1:${transport.tuple.localPort}?rtcpport=${transport.rtcpTuple?.localPort}&pkt_size=1200`;
+  return runFfmpegIntoProducer(producer, transport, [
+    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-vn', '-t', String(seconds),
+    '-c:a', 'libopus', '-ac', '2', '-ar', '48000', '-b:a', '64k',
+    '-f', 'rtp', '-ssrc', String(ssrc), '-payload_type', String(payloadType), destination,
+  ]);
+}
+
+function runFfmpegIntoProducer(producer: mediasoupTypes.Producer, transport: mediasoupTypes.PlainTransport, args: string[]): FfmpegProducer {
+  const ffmpeg = spawn(FFMPEG, ['-nostdin', '-hide_banner', '-loglevel', 'error', '-re', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let errors = '';
   ffmpeg.stderr?.on('data', (chunk: Buffer) => (errors += chunk.toString()));
   let stopping: Promise<void> | undefined;

@@ -28,6 +28,9 @@ export type StartSfuOptions = {
   /** RTC and pipe ports; the default range is wide, so that suites can run side by side. */
   portRange?: { min: number; max: number };
   whipConnectTimeoutMs?: number;
+  /** Where the sfu tells a transcoder about shows' media (SfuMediaNotice); none by default. */
+  transcoderUrl?: string;
+  mediaNoticeGraceMs?: number;
 };
 
 /** A real sfu on loopback: an HTTP port picked by the kernel, RTC ports from a wide range, so suites can run side by side. */
@@ -41,6 +44,8 @@ export async function startSfu({
   edgeApiUrl = 'http://127.0.0.1:9',
   portRange = { min: 40000, max: 49999 },
   whipConnectTimeoutMs,
+  transcoderUrl,
+  mediaNoticeGraceMs,
 }: StartSfuOptions = {}): Promise<TestSfu> {
   const pool = await WorkerPool.create({ size: workers });
   const server = await SfuServer.create({
@@ -53,11 +58,13 @@ export async function startSfu({
       maxConsumersPerRouter,
       originUrl,
       pipe: { listenIp: '127.0.0.1', announcedAddress: undefined },
+      transcoderUrl,
     },
     pool,
     authTimeoutMs,
     streamKeys,
     whipConnectTimeoutMs,
+    mediaNoticeGraceMs,
   });
   return {
     pool,
