@@ -7,11 +7,19 @@ import { HttpStreamKeyVerifier } from '@mytaek1/contracts';
 import { RtmpIngest } from './ingest/RtmpIngest.ts';
 import type { StreamKeyVerifier } from './ingest/StreamKeyVerifier.ts';
 import { createConsoleLogger, type Logger } from './logger.ts';
+import { ShowMediaEventsClient } from './edge/ShowMediaEventsClient.ts';
+import { reportShowMediaEvent } from './edge/reportShowMediaEvent.ts';
+import { SfuForwarderSupervisor, type ForwarderSettings } from './sfu/SfuForwarderSupervisor.ts';
+import { SfuIngestClient } from './sfu/SfuIngestClient.ts';
 
 export interface TranscoderDependencies {
   /** Defaults to asking the edge API over HTTP. */
   streamKeyVerifier?: StreamKeyVerifier;
   logger?: Logger;
+  /** Overrides of the sfu forwarders' tuning (tests shorten the restart backoff). */
+  forwarding?: Partial<Omit<ForwarderSettings, 'ffmpegPath'>>;
+  /** Where show media events go; defaults to the edge API at `config.edgeApiUrl`. */
+  showMediaEvents?: ShowMediaEventsClient;
   /** Overrides of the HLS pipelines' tuning (tests shorten the restart backoff, for one). */
   pipeline?: Partial<Omit<PipelineSettings, 'mediaDir' | 'ffmpegPath'>>;
 }
@@ -24,6 +32,7 @@ export class TranscoderService {
   readonly ingest: RtmpIngest;
   readonly pipelines: HlsPipelineSupervisor;
   readonly http: HttpServer;
+  #forwarders: SfuForwarderSupervisor | undefined;
   readonly #logger: Logger;
   #closing: Promise<void> | undefined;
 
@@ -54,6 +63,23 @@ export class TranscoderService {
     });
     ingest.on('publishAccepted', (publish) => void pipelines.startLive({ showId: publish.showId, sourceUrl: publish.sourceUrl }));
     ingest.on('publishEnded', (publish) => void pipelines.endLive(publish.showId));
+    const forwarders = config.sfuUrl
+      ? SfuForwarderSupervisor.create(
+          { ...dependencies.forwarding, ffmpegPath: config.ffmpegPath },
+          SfuIngestClient.create({ sfuUrl: config.sfuUrl, tokenSecret: config.tokenSecret }),
+          logger.child('sfu'),
+        )
+      : undefined;
+    const showEvents = dependencies.showMediaEvents ?? ShowMediaEventsClient.create({ edgeApiUrl: config.edgeApiUrl, tokenSecret: config.tokenSecret });
+    const eventsLogger = logger.child('show-events');
+    ingest.on('publishAccepted', (publish) => {
+      void forwarders?.startForwarding({ showId: publish.showId, sourceUrl: publish.sourceUrl });
+      void reportShowMediaEvent(showEvents, publish.showId, { type: 'publish_started', source: 'rtmp' }, eventsLogger);
+    });
+    ingest.on('publishEnded', (publish) => {
+      void forwarders?.endForwarding(publish.showId);
+      void reportShowMediaEvent(showEvents, publish.showId, { type: 'publish_ended', source: 'rtmp' }, eventsLogger);
+    });
     let http: HttpServer;
     try {
       http = await HttpServer.create({
@@ -68,7 +94,14 @@ export class TranscoderService {
       await ingest.close();
       throw error;
     }
-    return new TranscoderService(ingest, pipelines, http, logger);
+    const service = new TranscoderService(ingest, pipelines, http, logger);
+    service.#forwarders = forwarders;
+    return service;
+  }
+
+  /** RTMP publishes forwarded into the sfu; undefined without SFU_URL. */
+  get forwarders(): SfuForwarderSupervisor | undefined {
+    return this.#forwarders;
   }
 
   /** Idempotent: finishes every show's files, then closes the listeners. */
@@ -82,8 +115,10 @@ export class TranscoderService {
     // end is not restarted. Then the ingest, whose closing connections give every pull
     // end-of-stream: that is what lets an FFmpeg waiting on a silent publisher finish its files.
     const pipelinesClosed = this.pipelines.close();
+    const forwardersClosed = this.#forwarders?.close();
     await this.ingest.close();
     await pipelinesClosed;
+    await forwardersClosed;
     await this.http.close();
     this.#logger.info('transcoder stopped');
   }

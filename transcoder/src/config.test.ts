@@ -9,6 +9,7 @@ describe('loadConfig', () => {
       http: { host: '127.0.0.1', port: 8080, corsAllowOrigin: '*' },
       mediaDir: '/srv/transcoder/data/media',
       edgeApiUrl: 'http://127.0.0.1:8787',
+      sfuUrl: undefined,
       tokenSecret: DEV_TOKEN_SECRET,
       usingDevTokenSecret: true,
       ffmpegPath: 'ffmpeg',
@@ -36,6 +37,12 @@ describe('loadConfig', () => {
     expect(config.ffmpegPath).toBe('/usr/bin/ffmpeg');
   });
 
+  it('forwards RTMP into the sfu only when SFU_URL is set', () => {
+    expect(loadConfig({}).sfuUrl).toBeUndefined();
+    expect(loadConfig({ SFU_URL: 'http://127.0.0.1:4443/' }).sfuUrl).toBe('http://127.0.0.1:4443');
+    expect(loadConfig({ SFU_URL: 'https://sfu.internal.example.test' }).sfuUrl).toBe('https://sfu.internal.example.test');
+  });
+
   it('requires TOKEN_SECRET in production instead of falling back to the public dev secret', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/TOKEN_SECRET is required/);
     expect(loadConfig({ NODE_ENV: 'production', TOKEN_SECRET: 's'.repeat(40) }).usingDevTokenSecret).toBe(false);
@@ -46,6 +53,8 @@ describe('loadConfig', () => {
     [{ TRANSCODER_HTTP_PORT: 'http' }, /TRANSCODER_HTTP_PORT/],
     [{ TOKEN_SECRET: 'short' }, /at least 32/],
     [{ EDGE_API_URL: 'ftp://127.0.0.1' }, /EDGE_API_URL/],
+    [{ SFU_URL: 'ws://127.0.0.1:4443' }, /SFU_URL/],
+    [{ SFU_URL: 'not a url' }, /SFU_URL/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
   ])('rejects %o', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);

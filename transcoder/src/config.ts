@@ -16,6 +16,8 @@ const TranscoderEnvironment = z
     TRANSCODER_HOST: z.string().min(1).default('127.0.0.1'),
     MEDIA_DIR: z.string().min(1).default('./data/media'),
     EDGE_API_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8787'),
+    /** The sfu's HTTP base URL: RTMP publishes are forwarded into it (plain RTP ingest). Unset: no forwarding. */
+    SFU_URL: z.url({ protocol: /^https?$/ }).optional(),
     TOKEN_SECRET: z.string().min(32, 'TOKEN_SECRET must be at least 32 characters').optional(),
     FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
     /**
@@ -41,6 +43,8 @@ export interface TranscoderConfig {
   /** Absolute path; `live/` and `replays/` live under it. */
   mediaDir: string;
   edgeApiUrl: string;
+  /** Where RTMP publishes are forwarded for WebRTC viewers; undefined when they are not. */
+  sfuUrl: string | undefined;
   tokenSecret: string;
   /** True when TOKEN_SECRET was not set and the development default is in use. */
   usingDevTokenSecret: boolean;
@@ -60,6 +64,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     http: { host: e.TRANSCODER_HOST, port: e.TRANSCODER_HTTP_PORT, corsAllowOrigin: e.CORS_ALLOW_ORIGIN },
     mediaDir: resolve(cwd, e.MEDIA_DIR),
     edgeApiUrl: e.EDGE_API_URL.replace(/\/+$/, ''),
+    sfuUrl: e.SFU_URL?.replace(/\/+$/, ''),
     tokenSecret: e.TOKEN_SECRET ?? DEV_TOKEN_SECRET,
     usingDevTokenSecret: e.TOKEN_SECRET === undefined,
     ffmpegPath: e.FFMPEG_PATH,
