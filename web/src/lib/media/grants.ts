@@ -49,3 +49,21 @@ export async function isShowEnded(showId: string): Promise<boolean> {
   if (response.status !== 200) throw new Error(`the site answered ${response.status}`);
   return Show.parse(await response.json()).status === 'ended';
 }
+
+/** A token that would expire within this long is not worth a connection attempt: fetch a fresh one. */
+const GRANT_MARGIN_MS = 15_000;
+
+/**
+ * A grant provider that hands out `initial` (the admission the page's server render fetched) for the
+ * first connection, while it is fresh, and asks `fetchGrant` for every later one (a reconnect, or a
+ * page restored from the back-forward cache long after it was rendered).
+ */
+export function firstGrantThen(initial: AdmissionGrant | null, fetchGrant: () => Promise<Grant>, now: () => number = Date.now): () => Promise<Grant> {
+  let unused = initial;
+  return async () => {
+    const grant = unused;
+    unused = null;
+    if (grant && Date.parse(grant.expiresAt) - now() > GRANT_MARGIN_MS) return { token: grant.token, role: grant.role };
+    return fetchGrant();
+  };
+}

@@ -1,11 +1,18 @@
 import { error } from '@sveltejs/kit';
 import { reachEdgeApi } from '../../../lib/api.ts';
 import { loadPins } from '../../../lib/commerce/loaders.server.ts';
+import { loadSfuGrant } from '../../../lib/media/grants.server.ts';
 import { sfuPublicUrl } from '../../../lib/media/sfuUrl.ts';
 import type { PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async ({ locals, params, url }) => {
-  const response = await reachEdgeApi(() => locals.api.v1.shows[':id'].$get({ param: { id: params.id } }));
+  // One round trip for all three: the show, its pins, and (for a live show) the player's sfu
+  // admission, so that the player connects the moment it hydrates instead of asking for a token first.
+  const [response, pins, sfuGrant] = await Promise.all([
+    reachEdgeApi(() => locals.api.v1.shows[':id'].$get({ param: { id: params.id } })),
+    loadPins(locals.api, params.id),
+    loadSfuGrant(locals.api, params.id),
+  ]);
   // The edge API answers 400 for an id that is not a UUIDv7; for a visitor, both mean "no such show".
   // Widened on purpose: the route declares its answers, but a proxy or a crash can answer anything.
   const status: number = response.status;
@@ -15,5 +22,6 @@ export const load: PageServerLoad = async ({ locals, params, url }) => {
     error(502, 'The show catalogue answered with an error. Please try again in a moment.');
   }
   // Where the player reaches the sfu: SFU_PUBLIC_URL, else this page's host on the sfu's default port.
-  return { show: await response.json(), sfuUrl: sfuPublicUrl(process.env.SFU_PUBLIC_URL, url), pins: await loadPins(locals.api, params.id) };
+  const show = await response.json();
+  return { show, sfuUrl: sfuPublicUrl(process.env.SFU_PUBLIC_URL, url), pins, sfuGrant: show.status === 'live' ? sfuGrant : null };
 };
