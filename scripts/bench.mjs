@@ -8,7 +8,7 @@ import { run } from './lib/run.mjs';
 import { ensureServices } from './services.mjs';
 import { repoRoot, setup } from './setup.mjs';
 
-const IN_NETWORK_NAMESPACE = new Set(['webrtc-latency', 'rtmp-latency', 'hls-latency']);
+const IN_NETWORK_NAMESPACE = new Set(['webrtc-latency', 'first-frame', 'rtmp-latency', 'hls-latency']);
 const available = readdirSync(join(repoRoot, 'bench')).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).map((f) => f.slice(0, -3));
 const name = process.argv[2];
 
