@@ -15,6 +15,36 @@ describe('loadConfig', () => {
       ffmpegPath: 'ffmpeg',
       publishResumeGraceMs: 10_000,
       logLevel: 'info',
+      publicUrl: undefined,
+      sfuHls: { listenIp: '127.0.0.1', width: 1280, height: 720, segmentFrames: 16, videoKbps: 2_500 },
+      replayStorage: { kind: 'local' },
+    });
+  });
+
+  it('puts replays in an S3-compatible bucket when told to, and says what is missing', () => {
+    const s3 = {
+      REPLAY_STORAGE: 's3',
+      S3_ENDPOINT: 'http://127.0.0.1:9000',
+      S3_BUCKET: 'replays',
+      S3_ACCESS_KEY_ID: 'key',
+      S3_SECRET_ACCESS_KEY: 'secret',
+      S3_PUBLIC_URL: 'https://cdn.example.test/replays-bucket',
+    };
+    expect(loadConfig(s3).replayStorage).toEqual({
+      kind: 's3',
+      endpoint: 'http://127.0.0.1:9000',
+      bucket: 'replays',
+      region: 'auto',
+      accessKeyId: 'key',
+      secretAccessKey: 'secret',
+      publicUrl: 'https://cdn.example.test/replays-bucket',
+    });
+    expect(() => loadConfig({ ...s3, S3_BUCKET: undefined, S3_PUBLIC_URL: undefined })).toThrow(/S3_BUCKET is required when REPLAY_STORAGE=s3.*S3_PUBLIC_URL is required/);
+    expect(() => loadConfig({ SFU_HLS_SEGMENT_FRAMES: '15' })).toThrow(/SFU_HLS_SEGMENT_FRAMES/);
+    expect(() => loadConfig({ SFU_HLS_SIZE: 'big' })).toThrow(/SFU_HLS_SIZE/);
+    expect(loadConfig({ TRANSCODER_PUBLIC_URL: 'https://media.example.test/', SFU_HLS_SIZE: '640x360' })).toMatchObject({
+      publicUrl: 'https://media.example.test',
+      sfuHls: { width: 640, height: 360 },
     });
   });
 

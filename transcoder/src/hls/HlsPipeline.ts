@@ -3,14 +3,15 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import type { Logger } from '../logger.ts';
 import { FfmpegProcess, type FfmpegExit } from './FfmpegProcess.ts';
-import { hlsInputOptions, hlsOutputs } from './hlsArguments.ts';
+import { hlsOutputs } from './hlsArguments.ts';
+import type { HlsSource, HlsSourceRun } from './HlsSource.ts';
 import { liveDirOf, PLAYLIST_FILE, recordingPartIndex, recordingPartName, replayDirOf } from './mediaLayout.ts';
 import { nextMediaSequence, parseMediaPlaylist, stitchReplayPlaylist, type MediaPlaylist, type RecordingPart } from './MediaPlaylist.ts';
 
 export interface HlsPipelineOptions {
   showId: string;
-  /** The RTMP stream to pull (it carries a stream key: never logged). */
-  sourceUrl: string;
+  /** Where each FFmpeg run reads the show from. */
+  source: HlsSource;
   mediaDir: string;
   ffmpegPath: string;
   logger: Logger;
@@ -45,11 +46,12 @@ interface Run {
   readonly index: number;
   readonly ffmpeg: FfmpegProcess;
   readonly startedAt: number;
+  readonly source: HlsSourceRun;
 }
 
 /**
- * One live show's HLS: FFmpeg pulls the accepted RTMP publish and writes the live window and a
- * recording part. An FFmpeg that dies is restarted with backoff, continuing the live media sequence
+ * One live show's HLS: FFmpeg reads the show's source (an RTMP pull, or the sfu's egress) and writes
+ * the live window and a recording part. An FFmpeg that dies is restarted with backoff, continuing the live media sequence
  * and starting a new recording part; `close()` stops FFmpeg and finalises the replay playlist from
  * every part the show has recorded so far.
  */
@@ -57,7 +59,8 @@ export class HlsPipeline extends EventEmitter<HlsPipelineEvents> {
   readonly showId: string;
   readonly liveDir: string;
   readonly replayDir: string;
-  readonly #options: Required<Omit<HlsPipelineOptions, 'showId' | 'mediaDir' | 'logger'>>;
+  readonly source: HlsSource;
+  readonly #options: Required<Omit<HlsPipelineOptions, 'showId' | 'mediaDir' | 'logger' | 'source'>>;
   readonly #logger: Logger;
   readonly #liveSegmentPrefix = `${Date.now().toString(36)}-`;
   #nextPartIndex = 0;
@@ -75,8 +78,8 @@ export class HlsPipeline extends EventEmitter<HlsPipelineEvents> {
     this.liveDir = liveDirOf(options.mediaDir, options.showId);
     this.replayDir = replayDirOf(options.mediaDir, options.showId);
     this.#logger = options.logger;
+    this.source = options.source;
     this.#options = {
-      sourceUrl: options.sourceUrl,
       ffmpegPath: options.ffmpegPath,
       liveSegmentSeconds: options.liveSegmentSeconds ?? 1,
       liveWindowSegments: options.liveWindowSegments ?? 6,
@@ -119,6 +122,7 @@ export class HlsPipeline extends EventEmitter<HlsPipelineEvents> {
     clearTimeout(this.#restartTimer);
     await this.#spawning;
     await this.#run?.ffmpeg.stop(this.#options.stopTimeoutMs);
+    await this.#run?.source.release();
     await this.#endLivePlaylist();
     return this.#finaliseReplay();
   }
@@ -141,36 +145,50 @@ export class HlsPipeline extends EventEmitter<HlsPipelineEvents> {
 
   async #startRun(): Promise<void> {
     const index = this.#runCount++;
-    const recordingDir = join(this.replayDir, recordingPartName(this.#nextPartIndex++));
-    await mkdir(recordingDir, { recursive: true });
-    this.#nextLiveSequence = Math.max(this.#nextLiveSequence, await this.#liveSequenceAfterLastRun());
-    await removeTemporaryFiles(this.liveDir);
+    // First, so that a source that is not ready (no media in the sfu yet) leaves no empty part behind.
+    const source = await this.source.prepare(index);
+    let outputs: ReturnType<typeof hlsOutputs>;
+    let recordingDir: string;
+    try {
+      recordingDir = join(this.replayDir, recordingPartName(this.#nextPartIndex++));
+      await mkdir(recordingDir, { recursive: true });
+      this.#nextLiveSequence = Math.max(this.#nextLiveSequence, await this.#liveSequenceAfterLastRun());
+      await removeTemporaryFiles(this.liveDir);
+      outputs = hlsOutputs({
+        encoding: source.encoding,
+        liveDir: this.liveDir,
+        liveSegmentPrefix: this.#liveSegmentPrefix,
+        liveStartNumber: this.#nextLiveSequence,
+        liveSegmentSeconds: this.#options.liveSegmentSeconds,
+        liveWindowSegments: this.#options.liveWindowSegments,
+        recordingDir,
+        recordingSegmentSeconds: this.#options.recordingSegmentSeconds,
+      });
+    } catch (error) {
+      await source.release();
+      throw error;
+    }
     // close() may have begun while the directories were being prepared.
-    if (this.#closing) return;
-    const ffmpeg = FfmpegProcess.start(
-      {
-        ffmpegPath: this.#options.ffmpegPath,
-        input: this.#options.sourceUrl,
-        inputOptions: hlsInputOptions(),
-        outputs: hlsOutputs({
-          liveDir: this.liveDir,
-          liveSegmentPrefix: this.#liveSegmentPrefix,
-          liveStartNumber: this.#nextLiveSequence,
-          liveSegmentSeconds: this.#options.liveSegmentSeconds,
-          liveWindowSegments: this.#options.liveWindowSegments,
-          recordingDir,
-          recordingSegmentSeconds: this.#options.recordingSegmentSeconds,
-        }),
-      },
-      this.#logger,
-    );
-    const run: Run = { index, ffmpeg, startedAt: Date.now() };
+    if (this.#closing) {
+      await source.release();
+      return;
+    }
+    const ffmpeg = FfmpegProcess.start({ ffmpegPath: this.#options.ffmpegPath, input: source.input, inputOptions: source.inputOptions, outputs }, this.#logger);
+    const run: Run = { index, ffmpeg, startedAt: Date.now(), source };
     this.#run = run;
-    void ffmpeg.exited.then((exit) => this.#onExit(run, exit));
+    void ffmpeg.exited.then(async (exit) => {
+      await source.release();
+      this.#onExit(run, exit);
+    });
     const pid = await ffmpeg.spawned;
     if (pid !== undefined) {
-      this.#logger.info(`show ${this.showId}: FFmpeg run ${index} started (pid ${pid}, live sequence from ${this.#nextLiveSequence})`);
+      this.#logger.info(`show ${this.showId}: FFmpeg run ${index} started (pid ${pid}, ${this.source.kind} source, live sequence from ${this.#nextLiveSequence})`);
       this.emit('ffmpegStarted', { run: index, pid });
+      // E.g. the sfu's egress starts flowing once FFmpeg listens; if it cannot, this run is over.
+      await source.started?.(pid).catch((error: unknown) => {
+        this.#logger.warn(`show ${this.showId}: FFmpeg run ${index}: its source did not start (${error instanceof Error ? error.message : String(error)})`);
+        void ffmpeg.stop(this.#options.stopTimeoutMs);
+      });
     }
   }
 

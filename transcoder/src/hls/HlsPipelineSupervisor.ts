@@ -2,23 +2,24 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '../logger.ts';
 import type { FfmpegExit } from './FfmpegProcess.ts';
 import { HlsPipeline, type HlsPipelineOptions, type ReplaySummary } from './HlsPipeline.ts';
+import type { HlsSource } from './HlsSource.ts';
 
-/** A live source to turn into HLS: which show, and where to pull it from. */
+/** A live source to turn into HLS: which show, and where to take it from. */
 export interface LiveSource {
   showId: string;
-  sourceUrl: string;
+  source: HlsSource;
 }
 
 export type HlsPipelineSupervisorEvents = {
   /** The show's live HLS is being written (the first segment follows within a couple of seconds). */
   liveStarted: [{ showId: string }];
   /** The show's live HLS ended; `replay` is null when nothing was recorded. */
-  liveEnded: [{ showId: string; replay: ReplaySummary | null }];
+  liveEnded: [{ showId: string; replay: ReplaySummary | null; source: HlsSource['kind'] }];
   ffmpegStarted: [{ showId: string; run: number; pid: number }];
   ffmpegExited: [{ showId: string; run: number; exit: FfmpegExit; expected: boolean }];
 };
 
-export type PipelineSettings = Omit<HlsPipelineOptions, 'showId' | 'sourceUrl' | 'logger'>;
+export type PipelineSettings = Omit<HlsPipelineOptions, 'showId' | 'source' | 'logger'>;
 
 /**
  * One HlsPipeline per live show. Starts and ends for the same show run one after the other, so a
@@ -94,7 +95,7 @@ export class HlsPipelineSupervisor extends EventEmitter<HlsPipelineSupervisorEve
     if (!pipeline) return;
     const replay = await pipeline.close();
     this.#pipelines.delete(showId);
-    this.emit('liveEnded', { showId, replay });
+    this.emit('liveEnded', { showId, replay, source: pipeline.source.kind });
   }
 
   #enqueue(showId: string, operation: () => Promise<void>): Promise<void> {

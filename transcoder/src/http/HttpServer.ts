@@ -15,6 +15,11 @@ export interface HttpServerOptions {
   logger: Logger;
   /** Extra fields for /healthz. */
   health?: () => Record<string, unknown>;
+  /**
+   * Routes outside the media areas (the sfu's notices under /internal): given the decoded path
+   * segments, answers and resolves true, or resolves false to leave the request to the media routes.
+   */
+  routes?: (request: IncomingMessage, response: ServerResponse, segments: readonly string[]) => Promise<boolean>;
 }
 
 type MediaArea = typeof LIVE_AREA | typeof REPLAYS_AREA;
@@ -105,6 +110,8 @@ export class HttpServer {
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     this.#setCorsHeaders(response);
     const method = request.method ?? 'GET';
+    const segments = pathSegments(request.url ?? '/');
+    if (segments !== undefined && segments[0] === 'internal' && (await this.#options.routes?.(request, response, segments))) return;
     if (method === 'OPTIONS') {
       response.writeHead(204, { 'access-control-max-age': '86400', 'content-length': '0' });
       response.end();
@@ -114,7 +121,6 @@ export class HttpServer {
       response.setHeader('allow', 'GET, HEAD, OPTIONS');
       return this.#sendText(response, 405, 'method not allowed');
     }
-    const segments = pathSegments(request.url ?? '/');
     if (segments === undefined) return this.#sendText(response, 400, 'bad path');
     if (segments.length === 1 && segments[0] === 'healthz') {
       response.setHeader('cache-control', 'no-store');
