@@ -5,6 +5,7 @@ import { UpstashRestServer, type UpstashRestServerOptions } from './upstash-rest
 export { type NeonLocalConfig, NeonLocalServer, type NeonLocalServerOptions, neonLocalConfig, type PostgresServerOptions } from './neon-local-server.ts';
 export { type MysqlServerOptions, PlanetScaleHttpServer, type PlanetScaleHttpServerOptions } from './planetscale-http-server.ts';
 export { type RedisServerOptions, UpstashRestServer, type UpstashRestServerOptions } from './upstash-rest-server.ts';
+export { S3LocalServer, type S3LocalServerOptions } from './s3-local-server.ts';
 
 /** Which endpoints to start; each is left out unless its options are given. */
 export interface LocalCloudOptions {
