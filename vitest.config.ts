@@ -10,7 +10,7 @@ export default defineConfig({
   test: {
     projects: mediaOnly
       ? ['{edge-api,sfu,transcoder,web}/vitest.media.config.ts']
-      : ['packages/*/vitest.config.ts', '{edge-api,sfu,transcoder,web}/vitest.{config,workers.config}.ts'],
+      : ['packages/*/vitest.config.ts', '{edge-api,sfu,transcoder,web}/vitest.{config,workers.config}.ts', 'bench/vitest.config.ts'],
     reporters: ['default', ['json', { outputFile: mediaOnly ? 'test-results/vitest-media.json' : 'test-results/vitest.json' }]],
   },
 });

@@ -21,7 +21,7 @@ import { migrateToLatest } from '@mytaek1/edge-api/migrations';
 import { loadNodeConfig, openConfiguredDatabase } from '@mytaek1/edge-api/node';
 import { freePort, type RunningProcess, startProcess } from '@mytaek1/test-support';
 import mysql from 'mysql2/promise';
-import { WebSocket } from 'ws';
+import { LeanWebSocket } from './lib/LeanWebSocket.ts';
 
 const STEPS = (process.env.STEPS ?? '500,1000,2000,5000').split(',').map(Number);
 const DO_STEPS = (process.env.DO_STEPS ?? '150,250,500,1000,2000,5000').split(',').map(Number);
@@ -183,28 +183,35 @@ function onFrame(data: Buffer): void {
 }
 
 interface Fleet {
-  sockets: WebSocket[];
-  chatters: WebSocket[];
+  sockets: LeanWebSocket[];
+  chatters: LeanWebSocket[];
   failures: number;
 }
 
-function connect(url: string, token: string): Promise<WebSocket | null> {
+/**
+ * One admitted socket: says hello, and resolves once welcomed (null if refused or silent). The
+ * receivers are LeanWebSocket, not `ws`: with thousands of them in this one process, `ws`'s per-frame
+ * cost made the generator, not the room, the bottleneck (see bench/lib/LeanWebSocket.ts).
+ */
+function connect(url: string, token: string): Promise<LeanWebSocket | null> {
   return new Promise((resolve) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false });
-    const timer = setTimeout(() => (ws.terminate(), resolve(null)), 30_000);
-    ws.once('error', () => (clearTimeout(timer), resolve(null)));
-    ws.once('close', () => (clearTimeout(timer), resolve(null)));
-    ws.once('open', () => ws.send(JSON.stringify({ type: 'hello', token })));
-    const first = (data: Buffer) => {
+    let welcomed = false;
+    let ws: LeanWebSocket | undefined;
+    const timer = setTimeout(() => (ws?.terminate(), resolve(null)), 30_000);
+    const onMessage = (data: Buffer) => {
+      if (welcomed) return onFrame(data);
       if (data.compare(WELCOME_PREFIX, 0, WELCOME_PREFIX.length, 0, WELCOME_PREFIX.length) !== 0) return;
-      ws.off('message', first);
-      ws.on('message', onFrame);
-      ws.removeAllListeners('close');
-      ws.on('error', () => {});
+      welcomed = true;
       clearTimeout(timer);
-      resolve(ws);
+      resolve(ws!);
     };
-    ws.on('message', first);
+    LeanWebSocket.open(url, onMessage).then(
+      (opened) => {
+        ws = opened;
+        opened.send(JSON.stringify({ type: 'hello', token }));
+      },
+      () => (clearTimeout(timer), resolve(null)),
+    );
   });
 }
 
@@ -241,7 +248,7 @@ async function runSteps(label: string, port: number, steps: number[], stepDurati
     await sleep(1500);
 
     const messages = Math.round((RATE * stepDurationMs) / 1000);
-    const receivers = fleet.sockets.filter((ws) => ws.readyState === WebSocket.OPEN).length;
+    const receivers = fleet.sockets.filter((ws) => ws.isOpen).length;
     const measurement = new Measurement(nextIndex, messages, receivers);
     measuring = measurement;
     const started = performance.now();
@@ -250,7 +257,7 @@ async function runSteps(label: string, port: number, steps: number[], stepDurati
       const wait = due - performance.now();
       if (wait > 1) await sleep(wait);
       const sender = fleet.chatters[k % fleet.chatters.length]!;
-      if (sender.readyState === WebSocket.OPEN) sender.send(JSON.stringify({ type: 'chat', text: `b:${performance.now().toFixed(3)}:${nextIndex + k}` }));
+      if (sender.isOpen) sender.send(JSON.stringify({ type: 'chat', text: `b:${performance.now().toFixed(3)}:${nextIndex + k}` }));
     }
     const sendMs = performance.now() - started;
     nextIndex += messages;
