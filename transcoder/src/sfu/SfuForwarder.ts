@@ -54,10 +54,13 @@ export class SfuForwarder extends EventEmitter<SfuForwarderEvents> {
   readonly #options: Required<Omit<SfuForwarderOptions, 'showId' | 'logger' | 'sfu'>>;
   readonly #sfu: SfuIngestClient;
   readonly #logger: Logger;
-  /** Fixed for the publish: the sfu's stats and logs follow one stream. */
+  /**
+   * Fixed for the publish: the sfu's stats and logs follow one stream. Below 2^31: FFmpeg's `-ssrc`
+   * is a signed int option and refuses larger values.
+   */
   readonly #ids: RtpStreamIds = {
-    video: { payloadType: VIDEO_PAYLOAD_TYPE, ssrc: randomInt(1, 2 ** 32 - 1) },
-    audio: { payloadType: AUDIO_PAYLOAD_TYPE, ssrc: randomInt(1, 2 ** 32 - 1) },
+    video: { payloadType: VIDEO_PAYLOAD_TYPE, ssrc: randomInt(1, 2 ** 31 - 1) },
+    audio: { payloadType: AUDIO_PAYLOAD_TYPE, ssrc: randomInt(1, 2 ** 31 - 1) },
   };
   #runCount = 0;
   #failuresInARow = 0;

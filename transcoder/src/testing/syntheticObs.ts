@@ -8,10 +8,14 @@ export interface SyntheticObs {
 }
 
 /**
- * What OBS sends, made by FFmpeg: a test pattern and a tone, x264 baseline with zerolatency and a
- * keyframe every second, AAC, published over RTMP for a bounded time.
+ * What OBS sends, made by FFmpeg: a test pattern and a tone, x264 with zerolatency and a keyframe
+ * every second (baseline unless told otherwise: `high` is what x264 makes when the profile is left
+ * unset), AAC, published over RTMP for a bounded time.
  */
-export function startSyntheticObs(url: string, { seconds, ffmpegPath = 'ffmpeg' }: { seconds: number; ffmpegPath?: string }): SyntheticObs {
+export function startSyntheticObs(
+  url: string,
+  { seconds, ffmpegPath = 'ffmpeg', profile = 'baseline' }: { seconds: number; ffmpegPath?: string; profile?: 'baseline' | 'main' | 'high' },
+): SyntheticObs {
   const child = spawn(
     ffmpegPath,
     [
@@ -19,7 +23,7 @@ export function startSyntheticObs(url: string, { seconds, ffmpegPath = 'ffmpeg' 
       '-re', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30',
       '-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
       '-t', String(seconds),
-      '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p',
+      '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-profile:v', profile, '-pix_fmt', 'yuv420p',
       '-g', '30', '-keyint_min', '30', '-sc_threshold', '0',
       '-c:a', 'aac', '-b:a', '96k',
       '-f', 'flv', url,
