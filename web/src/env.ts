@@ -23,4 +23,17 @@ export const variables = defineEnvVars({
       return url.replace(/\/+$/, '');
     },
   },
+  REALTIME_PUBLIC_URL: {
+    description:
+      'Where browsers open the edge API’s realtime rooms (ws(s) or http(s) URL). Unset: the page’s host on EDGE_API_URL’s port when EDGE_API_URL is loopback, else EDGE_API_URL.',
+    schema: (value) => {
+      const url = value?.trim();
+      if (!url) return undefined;
+      // The same check lib/realtime/roomUrl.ts makes, here so that a bad value stops the server at start.
+      if (!URL.canParse(url) || !['ws:', 'wss:', 'http:', 'https:'].includes(new URL(url).protocol)) {
+        throw new Error(`REALTIME_PUBLIC_URL must be an absolute ws(s) or http(s) URL, got ${JSON.stringify(url)}`);
+      }
+      return url;
+    },
+  },
 });

@@ -1,8 +1,10 @@
 import { error } from '@sveltejs/kit';
+import { EDGE_API_URL, REALTIME_PUBLIC_URL } from '$app/env/private';
 import { reachEdgeApi } from '../../../lib/api.ts';
 import { loadPins } from '../../../lib/commerce/loaders.server.ts';
 import { loadSfuGrant } from '../../../lib/media/grants.server.ts';
 import { sfuPublicUrl } from '../../../lib/media/sfuUrl.ts';
+import { realtimePublicUrl } from '../../../lib/realtime/roomUrl.ts';
 import type { PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async ({ locals, params, url }) => {
@@ -22,6 +24,13 @@ export const load: PageServerLoad = async ({ locals, params, url }) => {
     error(502, 'The show catalogue answered with an error. Please try again in a moment.');
   }
   // Where the player reaches the sfu: SFU_PUBLIC_URL, else this page's host on the sfu's default port.
+  // Where the page opens the show's realtime room (chat, hearts, viewers, live stock): see roomUrl.ts.
   const show = await response.json();
-  return { show, sfuUrl: sfuPublicUrl(process.env.SFU_PUBLIC_URL, url), pins, sfuGrant: show.status === 'live' ? sfuGrant : null };
+  return {
+    show,
+    sfuUrl: sfuPublicUrl(process.env.SFU_PUBLIC_URL, url),
+    roomUrl: realtimePublicUrl(REALTIME_PUBLIC_URL, EDGE_API_URL, url),
+    pins,
+    sfuGrant: show.status === 'live' ? sfuGrant : null,
+  };
 };

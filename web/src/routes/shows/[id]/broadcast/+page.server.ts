@@ -1,6 +1,8 @@
 import { error } from '@sveltejs/kit';
+import { EDGE_API_URL, REALTIME_PUBLIC_URL } from '$app/env/private';
 import { reachEdgeApi } from '../../../../lib/api.ts';
 import { sfuPublicUrl } from '../../../../lib/media/sfuUrl.ts';
+import { realtimePublicUrl } from '../../../../lib/realtime/roomUrl.ts';
 import type { PageServerLoad } from './$types';
 
 /**
@@ -18,5 +20,5 @@ export const load: PageServerLoad = async ({ locals, params, url }) => {
   const show = await showResponse.json();
   const me = meResponse.status === 200 ? await meResponse.json() : null;
   if (me && me.id !== show.sellerId) error(403, 'Only this show’s seller can broadcast it.');
-  return { show, signedIn: me !== null, sfuUrl: sfuPublicUrl(process.env.SFU_PUBLIC_URL, url) };
+  return { show, signedIn: me !== null, sfuUrl: sfuPublicUrl(process.env.SFU_PUBLIC_URL, url), roomUrl: realtimePublicUrl(REALTIME_PUBLIC_URL, EDGE_API_URL, url) };
 };
