@@ -147,6 +147,13 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0003_show_replays': {
+    async up(db) {
+      // The finalised recording of a show (a VOD playlist URL), reported by the transcoder.
+      await db.schema.alterTable('shows').addColumn('replay_url', 'varchar(2048)').execute();
+      await db.schema.alterTable('shows').addColumn('replay_duration_ms', 'bigint').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

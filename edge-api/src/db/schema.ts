@@ -119,6 +119,8 @@ export interface ShowsTable {
   scheduled_at: BigIntColumn;
   started_at: BigIntColumn | null;
   ended_at: BigIntColumn | null;
+  replay_url: string | null;
+  replay_duration_ms: BigIntColumn | null;
   created_at: BigIntColumn;
   /** Bumped on every write: lifecycle transitions are conditional on it, so two racing writers cannot both win. */
   version: Generated<number>;

@@ -41,6 +41,8 @@ export class SqlShowStore implements ShowStore {
         scheduled_at: show.scheduledAt,
         started_at: show.startedAt,
         ended_at: show.endedAt,
+        replay_url: show.replay?.playlistUrl ?? null,
+        replay_duration_ms: show.replay?.durationMs ?? null,
         created_at: Date.now(),
         version: show.version,
       })
@@ -57,6 +59,8 @@ export class SqlShowStore implements ShowStore {
         scheduled_at: show.scheduledAt,
         started_at: show.startedAt,
         ended_at: show.endedAt,
+        replay_url: show.replay?.playlistUrl ?? null,
+        replay_duration_ms: show.replay?.durationMs ?? null,
         version: show.version,
       })
       .where('id', '=', show.id)
@@ -85,6 +89,7 @@ function toSummary(row: Selectable<ShowsTable> & { seller_name: string }): ShowS
     scheduledAt: Number(row.scheduled_at),
     startedAt: row.started_at === null ? null : Number(row.started_at),
     endedAt: row.ended_at === null ? null : Number(row.ended_at),
+    replay: row.replay_url === null ? null : { playlistUrl: row.replay_url, durationMs: Number(row.replay_duration_ms ?? 0) },
     version: Number(row.version),
   };
 }

@@ -20,6 +20,18 @@ export function onPublishStarted(show: ShowRecord, now: number): ShowRecord | nu
   }
 }
 
+/**
+ * The transcoder finalised the show's recording. Each publish of a show adds to the same replay, so
+ * a later report (a longer recording) replaces an earlier one; a repeat, or a retry that arrives
+ * after a longer report, changes nothing. Any status: a replay exists once a publish ended, even if
+ * the show is still live.
+ */
+export function onRecordingReady(show: ShowRecord, replay: { playlistUrl: string; durationMs: number }): ShowRecord | null {
+  const current = show.replay;
+  if (current && current.playlistUrl === replay.playlistUrl && current.durationMs >= replay.durationMs) return null;
+  return { ...show, replay, version: show.version + 1 };
+}
+
 /** The publisher is gone for good: a live show ends; a show that never went live, or already ended, stays as it is. */
 export function onPublishEnded(show: ShowRecord, now: number): ShowRecord | null {
   return show.status === 'live' ? endShow(show, show.sellerId, now) : null;

@@ -11,6 +11,8 @@ export interface ShowRecord {
   scheduledAt: number;
   startedAt: number | null;
   endedAt: number | null;
+  /** The finalised recording, once the transcoder reported it. */
+  replay: { playlistUrl: string; durationMs: number } | null;
   /** Optimistic concurrency: a transition is stored only if nobody wrote the show since it was read. */
   version: number;
 }
@@ -39,7 +41,7 @@ export interface ScheduleShowInput {
 
 export function scheduleShow(input: ScheduleShowInput, id: string): ShowRecord {
   if (!input.title.trim()) throw new DomainError('invalid', 'a show needs a title');
-  return { id, ...input, title: input.title.trim(), status: 'scheduled', startedAt: null, endedAt: null, version: 0 };
+  return { id, ...input, title: input.title.trim(), status: 'scheduled', startedAt: null, endedAt: null, replay: null, version: 0 };
 }
 
 export function goLive(show: ShowRecord, actorId: string, now: number): ShowRecord {

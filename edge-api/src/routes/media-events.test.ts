@@ -1,4 +1,4 @@
-import { IngestVerifyResponse, newId, Show, showMediaEventsPath, StreamKey, type RoomFeedEvent, type ShowMediaEvent } from '@mytaek1/contracts';
+import { IngestVerifyResponse, newId, Show, ShowList, showMediaEventsPath, StreamKey, type RoomFeedEvent, type ShowMediaEvent } from '@mytaek1/contracts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../app.ts';
 import { BACKENDS } from '../testing/backends.ts';
@@ -96,10 +96,44 @@ describe.each(BACKENDS)('media events on %s', (backend) => {
     expect(told).toEqual([]);
   });
 
-  it('does not record recording_ready yet (501), rather than dropping it silently', async () => {
+  it('records the replay on recording_ready: the show and the ended list carry it, a longer recording replaces it, repeats change nothing', async () => {
     const { show } = await sellerWithShow();
-    const response = await report(show.id, { type: 'recording_ready', playlistUrl: 'http://127.0.0.1:8080/replays/x/index.m3u8', durationSeconds: 60 });
-    expect(response.status).toBe(501);
-    expect((await showOf(show.id)).status).toBe('scheduled');
+    expect((await showOf(show.id)).replay).toBeNull();
+    await report(show.id, { type: 'publish_started', source: 'webrtc' });
+    await report(show.id, { type: 'publish_ended', source: 'webrtc' });
+    const playlistUrl = `http://127.0.0.1:8080/replays/${show.id}/index.m3u8`;
+    told = [];
+    expect((await report(show.id, { type: 'recording_ready', playlistUrl, durationSeconds: 61.25 })).status).toBe(204);
+    const ended = await showOf(show.id);
+    expect(ended.replay).toEqual({ playlistUrl, durationSeconds: 61.25 });
+    expect(ended.status).toBe('ended');
+    // Open show pages reload and find the replay.
+    expect(told).toEqual([{ showId: show.id, event: { type: 'refresh' } }]);
+    const list = ShowList.parse(await (await app.request('/v1/shows')).json());
+    expect(list.ended.find((listed) => listed.id === show.id)?.replay).toEqual({ playlistUrl, durationSeconds: 61.25 });
+
+    // A retry of an older, shorter report arriving late does not shorten it.
+    expect((await report(show.id, { type: 'recording_ready', playlistUrl, durationSeconds: 30 })).status).toBe(204);
+    expect((await showOf(show.id)).replay?.durationSeconds).toBe(61.25);
+    expect((await report(show.id, { type: 'recording_ready', playlistUrl, durationSeconds: 90.5 })).status).toBe(204);
+    expect((await showOf(show.id)).replay).toEqual({ playlistUrl, durationSeconds: 90.5 });
+    // Moved to another store (S3 configured later): the new URL wins.
+    const moved = `https://cdn.example.test/replays/${show.id}/index.m3u8`;
+    expect((await report(show.id, { type: 'recording_ready', playlistUrl: moved, durationSeconds: 90.5 })).status).toBe(204);
+    expect((await showOf(show.id)).replay).toEqual({ playlistUrl: moved, durationSeconds: 90.5 });
+  });
+
+  it('refuses a recording_ready that is not an http(s) URL or has a negative duration, changing nothing', async () => {
+    const { show } = await sellerWithShow();
+    for (const event of [
+      { type: 'recording_ready', playlistUrl: 'javascript:alert(1)', durationSeconds: 1 },
+      { type: 'recording_ready', playlistUrl: 'http://127.0.0.1:8080/r.m3u8', durationSeconds: -1 },
+      { type: 'recording_ready', durationSeconds: 1 },
+    ]) {
+      expect((await report(show.id, event)).status, JSON.stringify(event)).toBe(400);
+    }
+    expect((await report(show.id, { type: 'recording_ready', playlistUrl: 'http://127.0.0.1:8080/r.m3u8', durationSeconds: 1 }, {})).status).toBe(401);
+    expect((await report(newId(), { type: 'recording_ready', playlistUrl: 'http://127.0.0.1:8080/r.m3u8', durationSeconds: 1 })).status).toBe(404);
+    expect((await showOf(show.id)).replay).toBeNull();
   });
 });

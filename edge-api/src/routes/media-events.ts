@@ -1,8 +1,7 @@
 import { Id, ShowMediaEvent } from '@mytaek1/contracts';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { HTTPException } from 'hono/http-exception';
 import { DomainError } from '../domain/errors.ts';
-import { onPublishEnded, onPublishStarted } from '../domain/show-media.ts';
+import { onPublishEnded, onPublishStarted, onRecordingReady } from '../domain/show-media.ts';
 import type { ShowRecord, ShowStore } from '../domain/shows.ts';
 import type { AuthEnv } from '../middleware/authenticate.ts';
 import { validationHook } from '../validation.ts';
@@ -21,7 +20,6 @@ const report = createRoute({
     401: problem('Not a media service'),
     404: problem('No such show'),
     409: problem('Not possible in the show’s state (a publish to an ended show)'),
-    501: problem('Not handled yet'),
   },
 });
 
@@ -63,8 +61,8 @@ export function mediaEventRoutes({ shows, secret, now }: MediaEventRouteDeps) {
         await transition(id, (show) => onPublishEnded(show, now()));
         return c.body(null, 204);
       case 'recording_ready':
-        // Replays are listed once the recording work lands; until then the event is refused, not lost silently.
-        throw new HTTPException(501, { message: 'recording_ready is not recorded yet' });
+        await transition(id, (show) => onRecordingReady(show, { playlistUrl: event.playlistUrl, durationMs: Math.round(event.durationSeconds * 1000) }));
+        return c.body(null, 204);
     }
   });
 }

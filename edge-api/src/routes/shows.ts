@@ -98,5 +98,6 @@ export function toShow(show: ShowSummary): Show {
     scheduledAt: new Date(show.scheduledAt).toISOString(),
     startedAt: iso(show.startedAt),
     endedAt: iso(show.endedAt),
+    replay: show.replay ? { playlistUrl: show.replay.playlistUrl, durationSeconds: show.replay.durationMs / 1000 } : null,
   };
 }

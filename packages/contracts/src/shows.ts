@@ -7,6 +7,14 @@ export type ShowStatus = z.infer<typeof ShowStatus>;
 /** Instants cross boundaries as ISO 8601 strings in UTC. */
 export const Instant = z.iso.datetime({ offset: false });
 
+/** A show's recording, once the media services finalised it: a VOD HLS playlist. */
+export const ShowReplay = z.object({
+  /** Absolute: the transcoder's public URL or the storage's CDN. */
+  playlistUrl: z.url({ protocol: /^https?$/ }),
+  durationSeconds: z.number().nonnegative(),
+});
+export type ShowReplay = z.infer<typeof ShowReplay>;
+
 export const Show = z.object({
   id: Id,
   sellerId: Id,
@@ -17,6 +25,8 @@ export const Show = z.object({
   scheduledAt: Instant,
   startedAt: Instant.nullable(),
   endedAt: Instant.nullable(),
+  /** Null until the recording is finalised (a replay can exist while the show is still live, after a publish ended). */
+  replay: ShowReplay.nullable(),
 });
 export type Show = z.infer<typeof Show>;
 

@@ -12,6 +12,7 @@ const scheduled: Show = {
   scheduledAt: '2026-11-25T17:30:00.000Z',
   startedAt: null,
   endedAt: null,
+  replay: null,
 };
 
 describe('formatInstant', () => {
