@@ -15,6 +15,8 @@ describe('realtimePublicUrl', () => {
     expect(realtimePublicUrl(undefined, 'http://127.0.0.1:8787', page)).toBe('ws://192.168.1.20:8787');
     expect(realtimePublicUrl('', 'http://localhost:8787', new URL('https://shop.example.test/'))).toBe('wss://shop.example.test:8787');
     expect(realtimePublicUrl(undefined, 'http://[::1]:8787', new URL('http://[::1]:3000/'))).toBe('ws://[::1]:8787');
+    // `npm start` with MYTAEK1_HOST=0.0.0.0 serves the network: the phone reaches the edge API where it reached the page.
+    expect(realtimePublicUrl(undefined, 'http://0.0.0.0:8787', page)).toBe('ws://192.168.1.20:8787');
   });
 
   it('uses an edge API reached by a public name as it is', () => {

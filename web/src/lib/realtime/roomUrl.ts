@@ -5,7 +5,8 @@
  * its `hello`, not by cookies, so a socket to another origin needs no proxy.
  *
  * - `configured` (REALTIME_PUBLIC_URL) when set: the edge API as browsers reach it.
- * - else, when EDGE_API_URL names this machine (127.0.0.1, localhost, ::1): the page's own host name
+ * - else, when EDGE_API_URL names this machine (127.0.0.1, localhost, ::1, or 0.0.0.0 as `npm start`
+ *   with MYTAEK1_HOST=0.0.0.0 spells it): the page's own host name
  *   on the edge API's port, so a phone on the same network that opened the site by the laptop's
  *   address reaches the laptop's edge API, not its own loopback.
  * - else EDGE_API_URL itself: an edge API that this server reaches by a public name.
@@ -17,7 +18,7 @@ export function realtimePublicUrl(configured: string | undefined, edgeApiUrl: st
   if (configured?.trim()) return wsOrigin(configured.trim(), 'REALTIME_PUBLIC_URL');
   const edge = new URL(edgeApiUrl);
   const secure = pageUrl.protocol === 'https:' || edge.protocol === 'https:';
-  if (!isLoopback(edge.hostname)) return wsOrigin(edge.href, 'EDGE_API_URL');
+  if (!isThisMachine(edge.hostname)) return wsOrigin(edge.href, 'EDGE_API_URL');
   const port = edge.port || (edge.protocol === 'https:' ? '443' : '80');
   // `hostname` keeps an IPv6 address's brackets.
   return `${secure ? 'wss:' : 'ws:'}//${pageUrl.hostname}:${port}`;
@@ -37,6 +38,6 @@ function wsOrigin(value: string, name: string): string {
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
-function isLoopback(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+function isThisMachine(hostname: string): boolean {
+  return ['localhost', '[::1]', '0.0.0.0', '[::]'].includes(hostname) || /^127(\.\d{1,3}){3}$/.test(hostname);
 }
