@@ -3,6 +3,7 @@
  * a loopback port), Node's own WebSocket (the browser's API), tokens from the realtime-token route.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Pin, REALTIME_LIMITS, RoomServerEvent, Session } from '@mytaek1/contracts';
@@ -307,6 +308,36 @@ describe('RoomConnection', () => {
 
     const { room: late } = enter(showId, ana.token);
     expect((await until(late, (s) => s.phase === 'closed', 'refused')).closedReason).toBe('ended');
+  });
+
+  it('gives up on a host that takes the connection and never answers, and tries again', async () => {
+    const { showId } = await stageShow();
+    // A TCP server that accepts and says nothing: no WebSocket handshake, no close.
+    const held: Socket[] = [];
+    const silent = createServer((socket) => void held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as { port: number }).port;
+    const tap: SocketTap = { frames: [], sockets: [] };
+    const room = RoomConnection.create({
+      showId,
+      url: `ws://127.0.0.1:${port}`,
+      fetchGrant: realtimeGrantFetcher(createApiClient(edgeApi.url)),
+      WebSocket: tappedWebSocket(tap),
+      backoff: new Backoff({ baseMs: 20, maxMs: 40 }),
+      joinTimeoutMs: 100,
+      warn: () => {},
+    });
+    rooms.push(room);
+    try {
+      await expect.poll(() => tap.sockets.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
+      // Each abandoned socket was closed by this side, not left open beside the next one.
+      expect(tap.sockets.slice(0, -1).every((socket) => socket.readyState >= WebSocket.CLOSING)).toBe(true);
+      expect(room.state.phase).toBe('connecting');
+    } finally {
+      room.close();
+      for (const socket of held) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 
   it('falls back to polling for pins while the room cannot be reached', async () => {

@@ -84,10 +84,13 @@ export interface RoomConnectionOptions {
   now?: () => number;
   /** Chat messages kept. */
   chatLimit?: number;
+  /** A socket that has not been welcomed this long after it was opened is given up and another tried. */
+  joinTimeoutMs?: number;
   warn?: (message: string, error?: unknown) => void;
 }
 
 const DEFAULT_CHAT_LIMIT = 200;
+const DEFAULT_JOIN_TIMEOUT_MS = 15_000;
 const MODERATION_KEPT = 50;
 /** Own hearts older than this are no longer expected back in a `hearts` event. */
 const OWN_HEARTS_TTL_MS = 2_000;
@@ -113,6 +116,7 @@ export class RoomConnection {
   readonly #backoff: Backoff;
   readonly #now: () => number;
   readonly #chatLimit: number;
+  readonly #joinTimeoutMs: number;
   readonly #warn: (message: string, error?: unknown) => void;
 
   #state: RoomState = {
@@ -137,6 +141,7 @@ export class RoomConnection {
   #lastSeq: number | null = null;
   #epoch: string | null = null;
   #retryTimer: ReturnType<typeof setTimeout> | null = null;
+  #joinTimer: ReturnType<typeof setTimeout> | null = null;
   #muteTimer: ReturnType<typeof setTimeout> | null = null;
   #heartTimer: ReturnType<typeof setTimeout> | null = null;
   #heartTaps = 0;
@@ -158,6 +163,7 @@ export class RoomConnection {
     this.#backoff = options.backoff ?? new Backoff({ baseMs: 500, maxMs: 15_000 });
     this.#now = options.now ?? Date.now;
     this.#chatLimit = options.chatLimit ?? DEFAULT_CHAT_LIMIT;
+    this.#joinTimeoutMs = options.joinTimeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS;
     this.#warn = options.warn ?? ((message, error) => console.warn(`realtime room ${this.showId}: ${message}`, error ?? ''));
   }
 
@@ -274,6 +280,15 @@ export class RoomConnection {
       return this.#retry();
     }
     this.#ws = ws;
+    // A host that takes the connection and then says nothing (a proxy, a sleeping laptop's network) would hold it for minutes.
+    this.#joinTimer = setTimeout(() => {
+      this.#joinTimer = null;
+      if (ws !== this.#ws) return;
+      this.#warn('no welcome in time; trying again');
+      this.#ws = null;
+      ws.close();
+      this.#retry();
+    }, this.#joinTimeoutMs);
     ws.addEventListener('open', () => {
       if (ws !== this.#ws) return;
       const resume = this.#lastSeq !== null && this.#epoch !== null ? { lastSeq: this.#lastSeq, epoch: this.#epoch } : {};
@@ -290,6 +305,7 @@ export class RoomConnection {
   /** The socket is gone: for good (banned, no such show), or come back after a while. */
   #dropped(code: number): void {
     this.#ws = null;
+    this.#stopJoinTimer();
     if (this.#state.phase === 'closed') return;
     if (code === RoomCloseCode.banned) return this.#finish('banned');
     if (code === RoomCloseCode.notFound) return this.#finish('not_found');
@@ -307,8 +323,8 @@ export class RoomConnection {
 
   #finish(reason: RoomClosedReason): void {
     this.#generation++;
-    for (const timer of [this.#retryTimer, this.#muteTimer, this.#heartTimer]) if (timer) clearTimeout(timer);
-    this.#retryTimer = this.#muteTimer = this.#heartTimer = null;
+    for (const timer of [this.#retryTimer, this.#muteTimer, this.#heartTimer, this.#joinTimer]) if (timer) clearTimeout(timer);
+    this.#retryTimer = this.#muteTimer = this.#heartTimer = this.#joinTimer = null;
     const ws = this.#ws;
     this.#ws = null;
     if (ws && ws.readyState <= OPEN) ws.close(1000, reason);
@@ -336,6 +352,7 @@ export class RoomConnection {
     const event = parsed.data;
     switch (event.type) {
       case 'welcome': {
+        this.#stopJoinTimer();
         this.#epoch = event.epoch;
         const anonymous = event.you.userId.startsWith('anon:');
         const you: RoomMember = { ...event.you, anonymous };
@@ -375,6 +392,11 @@ export class RoomConnection {
         this.#lastSeq = event.seq;
         this.#apply(event);
     }
+  }
+
+  #stopJoinTimer(): void {
+    if (this.#joinTimer) clearTimeout(this.#joinTimer);
+    this.#joinTimer = null;
   }
 
   #problem(problem: RoomProblem): void {
