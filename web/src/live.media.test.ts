@@ -227,11 +227,23 @@ describe.runIf(mediaRun)('live video through the sfu, in Chromium', () => {
   it('a viewer whose token is forged is refused with a clear message, and does not keep retrying', async () => {
     const forged = await issueToken({ aud: 'sfu', sub: 'anon:forger', show: showId, role: 'viewer' }, 'not-the-secret-the-sfu-was-given-000000', { ttlSeconds: 120 });
     const intruder = await openPage('forged');
-    await intruder.page.route('**/api/v1/shows/*/sfu-token', (route) =>
-      route.fulfill({ json: { token: forged, role: 'viewer', expiresAt: new Date(Date.now() + 120_000).toISOString() } }),
-    );
+    // The page's own admission (from the server render, or fetched) is swapped for the forged one on
+    // its way to the sfu, in the `authenticate` request.
+    let swapped = 0;
+    await intruder.page.routeWebSocket(/\/ws\?show=/, (socket) => {
+      const server = socket.connectToServer();
+      socket.onMessage((message) => {
+        const frame = JSON.parse(String(message)) as { method?: string; data?: { token?: string } };
+        if (frame.method === 'authenticate' && frame.data) {
+          frame.data.token = forged;
+          swapped++;
+        }
+        server.send(JSON.stringify(frame));
+      });
+    });
     await intruder.page.goto(`${webUrl}/shows/${showId}`);
     await intruder.page.locator('.live-player[data-state="refused"]').waitFor({ timeout: 15_000 });
+    expect(swapped).toBe(1);
     const text = await intruder.page.locator('.live-player').innerText();
     expect(text).toContain('This video cannot be played');
     expect(text).toContain('signature does not match');
