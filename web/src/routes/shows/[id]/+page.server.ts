@@ -4,6 +4,7 @@ import { reachEdgeApi } from '../../../lib/api.ts';
 import { loadPins } from '../../../lib/commerce/loaders.server.ts';
 import { loadSfuGrant } from '../../../lib/media/grants.server.ts';
 import { sfuPublicUrl } from '../../../lib/media/sfuUrl.ts';
+import { transcoderPublicUrl } from '../../../lib/media/transcoderUrl.ts';
 import { realtimePublicUrl } from '../../../lib/realtime/roomUrl.ts';
 import type { PageServerLoad } from './$types';
 
@@ -29,6 +30,8 @@ export const load: PageServerLoad = async ({ locals, params, url }) => {
   return {
     show,
     sfuUrl: sfuPublicUrl(process.env.SFU_PUBLIC_URL, url),
+    // Where the player falls back to LL-HLS: TRANSCODER_PUBLIC_URL, else this page's host on the transcoder's default port.
+    transcoderUrl: transcoderPublicUrl(process.env.TRANSCODER_PUBLIC_URL, url),
     roomUrl: realtimePublicUrl(REALTIME_PUBLIC_URL, EDGE_API_URL, url),
     pins,
     sfuGrant: show.status === 'live' ? sfuGrant : null,
