@@ -102,8 +102,10 @@ try {
   watchForCrash(edgeApi);
   await waitForHttp('edge-api', `${shared.EDGE_API_URL}/healthz`);
 
+  const transcoderPublicUrl = env.TRANSCODER_PUBLIC_URL ?? `http://${host === '127.0.0.1' ? 'localhost' : host}:${ports.transcoderHttp}`;
   const others = [
-    startService('sfu', ['sfu/src/index.ts'], { ...shared, SFU_HOST: host, SFU_PORT: String(ports.sfu) }),
+    // The sfu tells the transcoder when a browser or WHIP show has media: that show's LL-HLS and replay.
+    startService('sfu', ['sfu/src/index.ts'], { ...shared, SFU_HOST: host, SFU_PORT: String(ports.sfu), TRANSCODER_URL: `http://${host}:${ports.transcoderHttp}` }),
     startService('transcoder', ['transcoder/src/index.ts'], {
       ...shared,
       TRANSCODER_HOST: host,
@@ -111,8 +113,16 @@ try {
       TRANSCODER_HTTP_PORT: String(ports.transcoderHttp),
       MEDIA_DIR: join(dataDir, 'media'),
       SFU_URL: `http://${host}:${ports.sfu}`,
+      // Replay URLs handed to browsers through the edge API.
+      TRANSCODER_PUBLIC_URL: transcoderPublicUrl,
     }),
-    startService('web', ['web/serve.js'], { ...shared, HOST: host, PORT: String(ports.web) }),
+    // The player's HLS fallback: by default the page's own host on port 8080, so only a moved port needs saying.
+    startService('web', ['web/serve.js'], {
+      ...shared,
+      HOST: host,
+      PORT: String(ports.web),
+      ...(env.TRANSCODER_PUBLIC_URL || ports.transcoderHttp !== 8080 ? { TRANSCODER_PUBLIC_URL: transcoderPublicUrl } : {}),
+    }),
   ];
   services.push(...others);
   others.forEach(watchForCrash);
