@@ -1,7 +1,8 @@
 /**
  * What the web app's end-to-end tests share: the production build (rebuilt when its sources are
  * newer), the real edge API in the test's own process on a fresh PGlite directory (demo data
- * seeded), the web server as `node build/index.js` in a child process, and Debian's Chromium.
+ * seeded), the web server as `npm start` runs it (`node serve.js`, the build behind it) in a child
+ * process, and Debian's Chromium.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -19,6 +20,8 @@ import { loadNodeConfig, startEdgeApi } from '@mytaek1/edge-api/node';
 
 export const webDir = fileURLToPath(new URL('../..', import.meta.url));
 const serverEntry = join(webDir, 'build', 'index.js');
+/** What `npm start` runs: adapter-node's handler, told each request's scheme (see serve.js). */
+const serveEntry = join(webDir, 'serve.js');
 
 export type EdgeApi = Awaited<ReturnType<typeof startEdgeApi>>;
 
@@ -60,12 +63,12 @@ export async function startE2eStack(): Promise<E2eStack> {
 }
 
 /**
- * Starts `node build/index.js` on a free port and resolves once it prints adapter-node's listening
- * line. `env` adds adapter-node settings such as PROTOCOL_HEADER.
+ * Starts `node serve.js` on a free port, as `npm start` does, and resolves once it prints its
+ * listening line. `env` adds settings such as SFU_PUBLIC_URL.
  */
 export async function startWebServer(edgeApiUrl: string, env: Record<string, string> = {}): Promise<{ process: RunningProcess; url: string }> {
   const port = await freePort();
-  const server = startProcess(process.execPath, [serverEntry], {
+  const server = startProcess(process.execPath, [serveEntry], {
     cwd: webDir,
     env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), EDGE_API_URL: edgeApiUrl, ...env },
   });
