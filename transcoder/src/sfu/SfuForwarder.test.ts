@@ -1,4 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newId, SfuStats, type SfuShowStats } from '@mytaek1/contracts';
@@ -24,6 +26,9 @@ let mediaDir: string;
 let sfu: SfuProcess;
 let service: TranscoderService;
 const publishers: SyntheticObs[] = [];
+/** A stand-in for the edge API's media-events route: what the transcoder reported, by show. */
+let edgeApi: Server;
+const reported: Array<{ path: string | undefined; authorization: string | undefined; body: unknown }> = [];
 
 function grantShow(): { streamKey: string; showId: string } {
   const streamKey = `sk_${newId().replaceAll('-', '')}`;
@@ -48,6 +53,15 @@ function receiving(showId: string, after: Partial<Record<'audio' | 'video', numb
 
 beforeAll(async () => {
   mediaDir = await mkdtemp(join(tmpdir(), 'transcoder-sfu-'));
+  edgeApi = createServer((request, response) => {
+    let body = '';
+    request.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+    request.on('end', () => {
+      reported.push({ path: request.url, authorization: request.headers.authorization, body: JSON.parse(body || 'null') });
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => edgeApi.listen(0, '127.0.0.1', resolve));
   sfu = await startSfuProcess({ tokenSecret });
   const config = loadConfig({
     RTMP_PORT: '0',
@@ -56,8 +70,7 @@ beforeAll(async () => {
     FFMPEG_PATH: ffmpegPath,
     SFU_URL: sfu.url,
     TOKEN_SECRET: tokenSecret,
-    // Show events go nowhere here: the edge API's side is tested in edge-api.
-    EDGE_API_URL: 'http://127.0.0.1:9',
+    EDGE_API_URL: `http://127.0.0.1:${(edgeApi.address() as AddressInfo).port}`,
     PUBLISH_RESUME_GRACE_MS: '0',
   });
   service = await TranscoderService.create(config, {
@@ -72,6 +85,8 @@ afterAll(async () => {
   for (const publisher of publishers) publisher.kill();
   await service?.close();
   await sfu?.stop();
+  edgeApi?.closeAllConnections();
+  edgeApi?.close();
   if (mediaDir) await rm(mediaDir, { recursive: true, force: true });
 });
 
@@ -91,6 +106,16 @@ describe('RTMP into the sfu', () => {
     // The publish ended: FFmpeg gone, the ingest closed at the sfu (the room may linger, empty).
     await waitFor('the ingest to close', async () => (await showStats(showId))?.ingest === undefined && service.forwarders?.forwarderFor(showId) === undefined);
     expect(isRunning(forwarderPid!)).toBe(false);
+
+    // The edge API heard the show start and end (the show goes live, then ends).
+    const events = reported.filter(
+      (event) => event.path === `/v1/internal/shows/${showId}/media-events` && String((event.body as { type?: unknown }).type).startsWith('publish_'),
+    );
+    expect(events.map((event) => event.body)).toEqual([
+      { type: 'publish_started', source: 'rtmp' },
+      { type: 'publish_ended', source: 'rtmp' },
+    ]);
+    expect(events.every((event) => event.authorization === `Bearer ${tokenSecret}`)).toBe(true);
   });
 
   it('re-encodes a High-profile source, and says so in the sfu’s stats', async () => {
