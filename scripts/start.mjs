@@ -132,7 +132,7 @@ try {
     waitForHttp('web', `http://${host}:${ports.web}/`),
   ]);
 
-  const { DEMO_LOGINS } = await import('../edge-api/src/seed.ts');
+  const { DEMO_LOGINS, DEMO_STREAM_KEY } = await import('../edge-api/src/seed.ts');
   const shown = host === '127.0.0.1' ? 'localhost' : host;
   console.log(`
 MyTaek1 is up (${elapsed(startedAt)}). Data: ${dataDir}
@@ -145,6 +145,7 @@ MyTaek1 is up (${elapsed(startedAt)}). Data: ${dataDir}
 
   Demo logins    seller   ${DEMO_LOGINS.seller.email} / ${DEMO_LOGINS.seller.password}
                  shopper  ${DEMO_LOGINS.shopper.email} / ${DEMO_LOGINS.shopper.password}
+  OBS (seller)   server rtmp://${shown}:${ports.rtmp}/live   stream key ${DEMO_STREAM_KEY}
 
 Press Ctrl-C to stop everything.
 `);

@@ -1,6 +1,7 @@
-import { Problem, Show, ShowList, newId } from '@mytaek1/contracts';
+import { INGEST_VERIFY_PATH, IngestVerifyResponse, Problem, Show, ShowList, newId } from '@mytaek1/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedDemoData } from './seed.ts';
+import { DEMO_STREAM_KEY, seedDemoData } from './seed.ts';
+import { TEST_SECRET } from './testing/test-app.ts';
 import { BACKENDS } from './testing/backends.ts';
 import { createTestApp, type TestApp } from './testing/test-app.ts';
 
@@ -49,6 +50,16 @@ describe.each(BACKENDS)('on %s', (backend) => {
       expect(await seedDemoData(t.database.db)).toBe(false);
       const { count } = await t.database.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
       expect(Number(count)).toBe(2);
+    });
+
+    it('gives the demo seller a stream key that opens the seeded show', async () => {
+      const { upcoming } = ShowList.parse(await (await app.request('/v1/shows')).json());
+      const response = await app.request(INGEST_VERIFY_PATH, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TEST_SECRET}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ streamKey: DEMO_STREAM_KEY }),
+      });
+      expect(IngestVerifyResponse.parse(await response.json())).toEqual({ ok: true, showId: upcoming[0]!.id, sellerId: upcoming[0]!.sellerId });
     });
   });
 

@@ -9,6 +9,13 @@ export const DEMO_LOGINS = {
   shopper: { email: 'shopper@demo.mytaek1.test', password: 'demo-shopper-1', displayName: 'Jun' },
 } as const;
 
+/**
+ * The demo seller's stream key, printed by `npm start` so OBS (or FFmpeg) can go live on the seeded
+ * show at once. Public like the demo passwords, so it only ever exists in local demo data; the
+ * studio rotates it like any other key.
+ */
+export const DEMO_STREAM_KEY = 'live_demo-seller-obs-key';
+
 const DEMO_PRODUCTS = [
   { title: 'Linen overshirt, sand', description: 'Washed linen, relaxed fit, two chest pockets.', price: 5900, stock: 40 },
   { title: 'Merino crew, forest', description: 'Fine-gauge merino that does not itch.', price: 7900, stock: 25 },
@@ -16,7 +23,7 @@ const DEMO_PRODUCTS = [
 ] as const;
 
 /**
- * Seeds a demo seller, a shopper, three products and a scheduled show, once: a database that
+ * Seeds a demo seller (with a stream key), a shopper, three products and a scheduled show, once: a database that
  * already has users is left alone, so restarts keep whatever the demo users changed.
  */
 export async function seedDemoData(db: Kysely<Database>, now = Date.now()): Promise<boolean> {
@@ -53,6 +60,7 @@ export async function seedDemoData(db: Kysely<Database>, now = Date.now()): Prom
         })
         .execute();
     }
+    await tx.insertInto('stream_keys').values({ stream_key: DEMO_STREAM_KEY, seller_id: sellerId, created_at: now, revoked_at: null }).execute();
     await tx
       .insertInto('shows')
       .values({
