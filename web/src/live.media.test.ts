@@ -205,10 +205,14 @@ describe.runIf(mediaRun)('live video through the sfu, in Chromium', () => {
     await sfu!.kill('SIGKILL');
     await viewer!.page.locator('.live-player[data-state="reconnecting"]').waitFor({ timeout: 15_000 });
     expect(await viewer!.page.locator('.live-player').innerText()).toContain('Reconnecting');
+    // Past the fallback delay the player turns to HLS (there is none in this test), while WebRTC keeps
+    // trying underneath; once the sfu is back, the player returns to WebRTC by itself.
+    await expect.poll(() => viewer!.page.locator('.live-player').getAttribute('data-path'), { timeout: 15_000 }).toBe('hls');
     await sfu!.start();
 
     await expectOnAir(seller!.page);
     await expectPlaying(viewer!.page);
+    expect(await viewer!.page.locator('.live-player').getAttribute('data-path')).toBe('webrtc');
     expect(await viewer!.page.evaluate(() => (window as unknown as { __samePage?: boolean }).__samePage)).toBe(true);
     expect(await sfuSockets(viewer!.page)).toBeGreaterThan(1);
     expect(await states()).toContain('reconnecting');
