@@ -137,7 +137,11 @@ async function main(): Promise<void> {
         return {
           dom_content_loaded_ms: Math.round(navigation.domContentLoadedEventEnd),
           first_frame_ms: Math.round((window as unknown as { __firstFrameAt: number }).__firstFrameAt),
-          marks: (window as unknown as { __marks: Record<string, number> }).__marks,
+          marks: {
+            response_start: Math.round(navigation.responseStart),
+            response_end: Math.round(navigation.responseEnd),
+            ...(window as unknown as { __marks: Record<string, number> }).__marks,
+          },
         };
       });
       visits.push(visit);
