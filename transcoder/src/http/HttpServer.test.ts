@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -131,5 +131,65 @@ describe('HttpServer', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('cache-control')).toBe('no-store');
     expect(await response.json()).toEqual({ status: 'ok', liveShows: 1 });
+  });
+
+  describe('blocking playlist reload (LL-HLS)', () => {
+    const BLOCKING = '01a20e69-a977-7b95-adf9-fb4642091f97';
+    const playlist = (first: number, count: number, ended = false) =>
+      [
+        '#EXTM3U', '#EXT-X-VERSION:7', '#EXT-X-TARGETDURATION:1', `#EXT-X-MEDIA-SEQUENCE:${first}`, '#EXT-X-MAP:URI="init.mp4"',
+        ...Array.from({ length: count }, (_, i) => [`#EXTINF:0.533333,`, `p-${String(first + i).padStart(5, '0')}.m4s`]).flat(),
+        ...(ended ? ['#EXT-X-ENDLIST'] : []),
+        '',
+      ].join('\n');
+    /** As FFmpeg's temp_file flag does: written aside, renamed into place. */
+    const publish = async (text: string) => {
+      const dir = join(mediaDir, 'live', BLOCKING);
+      await writeFile(join(dir, 'index.m3u8.tmp'), text);
+      await rename(join(dir, 'index.m3u8.tmp'), join(dir, 'index.m3u8'));
+    };
+
+    beforeAll(async () => {
+      await mkdir(join(mediaDir, 'live', BLOCKING), { recursive: true });
+      await publish(playlist(10, 3));
+    });
+
+    it('says it can block, and answers a request for a listed segment at once', async () => {
+      const plain = await rawGet(`/live/${BLOCKING}/index.m3u8`);
+      expect(plain.status).toBe(200);
+      expect(plain.body).toMatch(/^#EXT-X-TARGETDURATION:1\n#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES$/m);
+      expect(plain.headers['cache-control']).toBe('no-cache');
+      const listed = await rawGet(`/live/${BLOCKING}/index.m3u8?_HLS_msn=12`);
+      expect(listed.status).toBe(200);
+      expect(listed.body).toContain('p-00012.m4s');
+    });
+
+    it('holds a request for the next segment until the playlist lists it', async () => {
+      let answered = false;
+      const waiting = rawGet(`/live/${BLOCKING}/index.m3u8?_HLS_msn=13`).then((response) => {
+        answered = true;
+        return response;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      expect(answered).toBe(false);
+      await publish(playlist(11, 3));
+      const response = await waiting;
+      expect(response.status).toBe(200);
+      expect(response.body).toContain('p-00013.m4s');
+    });
+
+    it('refuses a segment more than two ahead, a bad number and a show without a playlist', async () => {
+      expect((await rawGet(`/live/${BLOCKING}/index.m3u8?_HLS_msn=99`)).status).toBe(400);
+      expect((await rawGet(`/live/${BLOCKING}/index.m3u8?_HLS_msn=-1`)).status).toBe(400);
+      expect((await rawGet(`/live/01a20e69-a977-7b95-adf9-fb4642091f98/index.m3u8?_HLS_msn=1`)).status).toBe(404);
+    });
+
+    it('answers at once when the playlist ended, without the server control tag', async () => {
+      await publish(playlist(12, 3, true));
+      const response = await rawGet(`/live/${BLOCKING}/index.m3u8?_HLS_msn=16`);
+      expect(response.status).toBe(200);
+      expect(response.body).toMatch(/#EXT-X-ENDLIST\s*$/);
+      expect(response.body).not.toContain('EXT-X-SERVER-CONTROL');
+    });
   });
 });

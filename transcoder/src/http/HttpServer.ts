@@ -1,10 +1,12 @@
 import { once } from 'node:events';
+import { createHash } from 'node:crypto';
 import { open, realpath, type FileHandle } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { extname, join, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../logger.ts';
-import { INIT_FILE, isSafePathSegment, LIVE_AREA, REPLAYS_AREA } from '../hls/mediaLayout.ts';
+import { INIT_FILE, isSafePathSegment, LIVE_AREA, PLAYLIST_FILE, REPLAYS_AREA } from '../hls/mediaLayout.ts';
+import { LivePlaylistWaiter } from './LivePlaylistWaiter.ts';
 
 export interface HttpServerOptions {
   host: string;
@@ -29,6 +31,13 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.mp4': 'video/mp4',
   '.m4s': 'video/iso.segment',
 };
+
+/**
+ * How long a blocking playlist request (`_HLS_msn`) waits for its segment: three target durations,
+ * as the specification suggests (segments here are 1 s at most when re-encoded, a few when copied).
+ */
+const BLOCKING_RELOAD_TIMEOUT_MS = 3_000;
+const SERVER_CONTROL = '#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES';
 
 /** Segment names are unique (per publish, per recorded part): a cached copy is never stale. */
 const IMMUTABLE = 'public, max-age=31536000, immutable';
@@ -58,6 +67,7 @@ export class HttpServer {
   readonly #options: HttpServerOptions;
   /** The media root with symlinks resolved: every served file must resolve inside it. */
   readonly #mediaRoot: string;
+  readonly #playlists = LivePlaylistWaiter.create();
   #closing: Promise<void> | undefined;
 
   private constructor(server: Server, options: HttpServerOptions, mediaRoot: string) {
@@ -99,6 +109,7 @@ export class HttpServer {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       const closed = once(this.#server, 'close');
+      this.#playlists.close();
       this.#server.close();
       // Players keep connections alive between playlist reloads.
       this.#server.closeAllConnections();
@@ -135,6 +146,9 @@ export class HttpServer {
     const fileName = rest[rest.length - 1] ?? '';
     const contentType = contentTypeFor(fileName);
     if (!contentType) return this.#sendText(response, 404, 'not found');
+    if (area === LIVE_AREA && fileName === PLAYLIST_FILE) {
+      return this.#sendLivePlaylist(request, response, join(this.#options.mediaDir, area, showId, fileName), contentType);
+    }
     await this.#sendFile(request, response, join(this.#options.mediaDir, area, showId, ...rest), {
       'content-type': contentType,
       'cache-control': cacheControlFor(area, fileName),
@@ -178,6 +192,44 @@ export class HttpServer {
     }
   }
 
+  /**
+   * The live playlist, with blocking reload: `_HLS_msn=N` waits until segment N is listed (see
+   * LivePlaylistWaiter), and every answer says the server can block (EXT-X-SERVER-CONTROL), so that
+   * hls.js in low-latency mode asks for the next segment's playlist at once instead of polling.
+   */
+  async #sendLivePlaylist(request: IncomingMessage, response: ServerResponse, path: string, contentType: string): Promise<void> {
+    const query = new URLSearchParams((request.url ?? '').split('?')[1]?.split('#')[0] ?? '');
+    const msnParam = query.get('_HLS_msn');
+    const real = await realpath(path).catch(() => undefined);
+    if (!real?.startsWith(this.#mediaRoot + sep)) return this.#sendText(response, 404, 'not found');
+    let text: string | undefined;
+    if (msnParam !== null) {
+      if (!/^\d{1,9}$/.test(msnParam)) return this.#sendText(response, 400, 'bad _HLS_msn');
+      const waited = await this.#playlists.waitFor(real, Number(msnParam), BLOCKING_RELOAD_TIMEOUT_MS);
+      if (waited.kind === 'missing') return this.#sendText(response, 404, 'not found');
+      if (waited.kind === 'too_far') return this.#sendText(response, 400, '_HLS_msn is more than two segments ahead of the playlist');
+      text = waited.text;
+    } else {
+      const file = await open(real, 'r').catch(() => undefined);
+      if (!file) return this.#sendText(response, 404, 'not found');
+      try {
+        text = await file.readFile('utf8');
+      } finally {
+        await file.close();
+      }
+    }
+    if (text === undefined) return this.#sendText(response, 404, 'not found');
+    const body = withServerControl(text);
+    const etag = `W/"${createHash('sha1').update(body).digest('base64url').slice(0, 16)}"`;
+    const headers = { 'content-type': contentType, 'cache-control': cacheControlFor(LIVE_AREA, PLAYLIST_FILE), etag, 'x-content-type-options': 'nosniff' };
+    if (msnParam === null && request.headers['if-none-match'] === etag) {
+      response.writeHead(304, headers).end();
+      return;
+    }
+    response.writeHead(200, { ...headers, 'content-length': String(Buffer.byteLength(body)) });
+    response.end(request.method === 'HEAD' ? undefined : body);
+  }
+
   #setCorsHeaders(response: ServerResponse): void {
     response.setHeader('access-control-allow-origin', this.#options.corsAllowOrigin);
     if (this.#options.corsAllowOrigin !== '*') response.setHeader('vary', 'Origin');
@@ -195,6 +247,12 @@ export class HttpServer {
     response.writeHead(status, { 'content-type': 'application/json' });
     response.end(JSON.stringify(body));
   }
+}
+
+/** Adds EXT-X-SERVER-CONTROL after the target duration of a live playlist that has not ended. */
+export function withServerControl(text: string): string {
+  if (/^#EXT-X-ENDLIST\s*$/m.test(text) || text.includes('#EXT-X-SERVER-CONTROL')) return text;
+  return text.replace(/^(#EXT-X-TARGETDURATION:.*)$/m, `$1\n${SERVER_CONTROL}`);
 }
 
 /**
