@@ -20,17 +20,20 @@ export type HlsPlaybackOptions = {
   onState?: (state: HlsPlaybackState) => void;
   /** How long to wait before loading a missing or broken playlist again. */
   retryMs?: number;
+  /** hls.js settings over the defaults (the hls-latency benchmark compares some). */
+  config?: Partial<HlsConfig>;
 };
 
 /**
  * Live latency settings for the transcoder's LL-HLS (fMP4 segments of one keyframe interval, about
- * 0.53 s): play about two segments behind the newest, speed up slightly to get back there after a
- * stall, and jump ahead when more than four seconds behind. No partial segments are published, so
- * low-latency mode only changes how eagerly the playlist is reloaded.
+ * 0.53 s, and blocking playlist reload): play about one and a half segments behind the newest, speed
+ * up slightly to get back there after a stall, and jump ahead when more than four seconds behind.
+ * Low-latency mode is what makes hls.js ask for the next segment's playlist (`_HLS_msn`) as soon as
+ * it has one, instead of polling; no partial segments are published.
  */
 export const LIVE_HLS_CONFIG: Partial<HlsConfig> = {
   lowLatencyMode: true,
-  liveSyncDuration: 1.1,
+  liveSyncDuration: 0.8,
   liveMaxLatencyDuration: 4,
   maxLiveSyncPlaybackRate: 1.15,
   backBufferLength: 10,
@@ -88,7 +91,7 @@ export class HlsPlayback {
   #attach(): void {
     if (this.#stopped) return;
     const { video, url, live } = this.#options;
-    const hls = new Hls(live ? LIVE_HLS_CONFIG : { backBufferLength: 30 });
+    const hls = new Hls({ ...(live ? LIVE_HLS_CONFIG : { backBufferLength: 30 }), ...this.#options.config });
     this.#hls = hls;
     this.#setState({ kind: 'loading' });
     hls.on(Events.ERROR, (_event, data) => {
