@@ -99,6 +99,17 @@ async function mediaInSfu(showId: string, seconds: number): Promise<ChildProcess
   return encoder;
 }
 
+/** Where each track of an fMP4 segment (init section first) starts, in seconds, as ffprobe reads it. */
+async function streamStarts(media: Buffer): Promise<{ video?: number; audio?: number }> {
+  const probe = spawn('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type,start_time', '-of', 'csv=p=0', '-f', 'mp4', 'pipe:0'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  let output = '';
+  probe.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  probe.stdin.on('error', () => undefined);
+  probe.stdin.end(media);
+  await once(probe, 'close');
+  return Object.fromEntries(output.trim().split('\n').map((line) => line.split(',')).map(([type = '', start = '']) => [type, Number(start)]));
+}
+
 function notify(showId: string, notice: SfuMediaNotice, secret = tokenSecret): Promise<Response> {
   return fetch(`${service.http.url}${sfuMediaNoticePath(showId)}`, {
     method: 'POST',
@@ -148,6 +159,12 @@ describe('HLS and replays of a show in the sfu, from its plain-RTP egress', () =
     // Both tracks made it: H.264 video and AAC audio.
     expect(initBytes.includes('avc1')).toBe(true);
     expect(initBytes.includes('mp4a')).toBe(true);
+    // ...and side by side: a segment's audio covers the same time as its video (a player cannot
+    // play video past its audio, so audio running behind would be latency).
+    const newest = segmentUris(live).at(-1);
+    const segmentBytes = Buffer.from(await (await fetch(`${service.http.url}/live/${showId}/${newest}`)).arrayBuffer());
+    const starts = await streamStarts(Buffer.concat([initBytes, segmentBytes]));
+    expect(Math.abs((starts.video ?? NaN) - (starts.audio ?? NaN))).toBeLessThan(0.1);
 
     // An FFmpeg that dies is replaced, with a fresh egress, and the live sequence goes on. Killed
     // once its recording has a segment, so that the replay must join two recorded parts.

@@ -142,8 +142,10 @@ function encodedHlsOutput(plan: HlsRunPlan, encoding: Extract<HlsEncoding, { mod
       // The tee muxer's outputs need the codec headers up front (fMP4 init sections).
       '-flags:v', '+global_header',
       // RTP timestamps are re-based when the first RTCP sender report arrives: resampling with
-      // async smooths that step instead of passing non-monotonic timestamps to the muxers.
-      '-af', 'aresample=async=1000',
+      // async smooths that step instead of passing non-monotonic timestamps to the muxers. And the
+      // audio starts at the timeline's origin, as the video does: without first_pts, each segment's
+      // audio ran about 0.65 s behind its video, and a player cannot play video past its audio.
+      '-af', 'aresample=async=1000:first_pts=0',
       '-c:a', 'aac', '-b:a', `${encoding.audioBitrateKbps}k`, '-ar', '48000', '-ac', '2', '-flags:a', '+global_header',
       '-f', 'tee',
     ],
