@@ -73,6 +73,17 @@ describe('hlsOutputs', () => {
     expect((await readdir(runPlan.liveDir)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('re-encoded, makes segments of one keyframe interval, and refuses one that would round TARGETDURATION to 0', () => {
+    const encoding = { mode: 'h264', width: 640, height: 360, fps: 30, keyframeFrames: 16, videoBitrateKbps: 1000, audioBitrateKbps: 128 } as const;
+    const [tee, ...others] = hlsOutputs(plan('encoded', { encoding }));
+    expect(others).toEqual([]);
+    // One encode, both playlists through the tee muxer, cutting at every keyframe (15.5 frames at 30 fps).
+    expect(tee?.options).toEqual(expect.arrayContaining(['-c:v', 'libx264', '-g', '16', '-f', 'tee']));
+    expect(tee?.target).toMatch(/^\[f=hls:hls_time=0\.5167:.*\]\S+\/live\/index\.m3u8\|\[f=hls:hls_time=2:hls_playlist_type=event:.*\]\S+\/recording\/index\.m3u8$/);
+    expect(() => hlsOutputs(plan('x', { encoding: { ...encoding, keyframeFrames: 15 } }))).toThrow(/longer than 0\.5 s/);
+    expect(() => hlsOutputs(plan('x:y', { encoding }))).toThrow(/tee muxer/);
+  });
+
   it('refuses fractional segment durations', () => {
     expect(() => hlsOutputs(plan('x', { liveSegmentSeconds: 0.5 }))).toThrow(/whole number/);
     expect(() => hlsOutputs(plan('x', { recordingSegmentSeconds: 0 }))).toThrow(/whole number/);
