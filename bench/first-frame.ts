@@ -10,7 +10,6 @@
  * Runs in a private network namespace (WebRTC over 127.0.0.1): outside one it re-runs itself inside.
  * Writes bench/results/first-frame.json and prints a table. Options (environment): VISITS (20).
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -22,19 +21,12 @@ import { launchChromium, type RunningProcess } from '@mytaek1/test-support';
 import type { Browser } from 'playwright-core';
 import { assertMediaEnvironment, startSfuProcess, type SfuProcess } from '../web/src/lib/media/testing/sfuProcess.ts';
 import { buildWebIfStale, startWebServer } from '../web/src/testing/e2e-stack.ts';
+import { inNetworkNamespace } from './lib/networkNamespace.ts';
 
 const repoRoot = join(import.meta.dirname, '..');
 const scriptPath = join(import.meta.dirname, 'first-frame.ts');
 
-if (process.env.MYTAEK1_IN_NETNS !== '1') {
-  const child = spawn('sh', [join(repoRoot, 'scripts', 'netns-run.sh'), process.execPath, scriptPath, ...process.argv.slice(2)], { stdio: 'inherit' });
-  const forward = (signal: NodeJS.Signals) => child.kill(signal);
-  process.on('SIGINT', forward);
-  process.on('SIGTERM', forward);
-  child.once('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
-} else {
-  await main();
-}
+await inNetworkNamespace(scriptPath, main);
 
 interface Visit {
   /** Navigation start to DOMContentLoaded: the server-rendered page is there. */

@@ -24,11 +24,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
 import { issueToken, newId, SfuStats, type PeerRole } from '@mytaek1/contracts';
 import { freePort, launchChromium } from '@mytaek1/test-support';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -37,6 +36,8 @@ import { InMemoryStreamKeyVerifier } from '../transcoder/src/ingest/InMemoryStre
 import { createConsoleLogger } from '../transcoder/src/logger.ts';
 import { startSfuProcess, type SfuProcess } from '../transcoder/src/testing/sfuProcess.ts';
 import { TranscoderService } from '../transcoder/src/TranscoderService.ts';
+import { type ClockPage, serveClockPage } from './lib/clockPage.ts';
+import { inNetworkNamespace } from './lib/networkNamespace.ts';
 import { COLS, encode, ROWS, type Measurement } from './webrtc-latency/clock.ts';
 
 const repoRoot = join(import.meta.dirname, '..');
@@ -50,15 +51,7 @@ const DOCUMENTED_X264 = ['-preset', 'veryfast', '-tune', 'zerolatency', '-profil
 /** OBS's x264 untouched: its veryfast preset, x264's defaults for everything else. */
 const DEFAULT_X264 = ['-preset', 'veryfast', '-b:v', '2500k'];
 
-if (process.env.MYTAEK1_IN_NETNS !== '1') {
-  const child = spawn('sh', [join(repoRoot, 'scripts', 'netns-run.sh'), process.execPath, scriptPath, ...process.argv.slice(2)], { stdio: 'inherit' });
-  const forward = (signal: NodeJS.Signals) => child.kill(signal);
-  process.on('SIGINT', forward);
-  process.on('SIGTERM', forward);
-  child.once('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
-} else {
-  await main();
-}
+await inNetworkNamespace(scriptPath, main);
 
 type RoundResult = { round: number; variant: Variant; samples: number; p50: number; p95: number; unreadable: number; reencoded: boolean | undefined; note?: string };
 
@@ -77,7 +70,7 @@ async function main(): Promise<void> {
   const workDir = mkdtempSync(join(tmpdir(), 'mytaek1-rtmp-latency-'));
   const tokenSecret = randomBytes(32).toString('hex');
   const verifier = InMemoryStreamKeyVerifier.create();
-  let server: Server | undefined;
+  let clockPage: ClockPage | undefined;
   let edgeApi: Server | undefined;
   let sfu: SfuProcess | undefined;
   let transcoder: TranscoderService | undefined;
@@ -91,10 +84,9 @@ async function main(): Promise<void> {
     await source?.stop();
     await transcoder?.close().catch(() => undefined);
     await sfu?.stop().catch(() => undefined);
-    for (const http of [server, edgeApi]) {
-      await new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()));
-      http?.closeAllConnections();
-    }
+    await clockPage?.close();
+    await new Promise<void>((resolve) => (edgeApi ? edgeApi.close(() => resolve()) : resolve()));
+    edgeApi?.closeAllConnections();
     rmSync(workDir, { recursive: true, force: true });
   }
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanup().finally(() => process.exit(130)));
@@ -105,27 +97,8 @@ async function main(): Promise<void> {
   let defaultsReencoded: boolean | undefined;
   try {
     // The page: the app's Viewer and the clock reader, as webrtc-latency bundles them.
-    await build({
-      entryPoints: [join(import.meta.dirname, 'webrtc-latency', 'page.ts')],
-      bundle: true,
-      format: 'esm',
-      platform: 'browser',
-      target: 'chrome120',
-      outfile: join(workDir, 'page.js'),
-      define: { 'process.env.NODE_ENV': '"production"' },
-      logLevel: 'warning',
-    });
-    const html = `<!doctype html><meta charset="utf-8"><title>rtmp-latency</title>
-<style>body{margin:0;background:#222}video{width:320px;height:180px;display:block;background:#000}canvas{width:320px;height:180px}</style>
-<video id="remote" autoplay muted playsinline></video><canvas id="clock"></canvas><script type="module" src="/page.js"></script>`;
-    const pageJs = readFileSync(join(workDir, 'page.js'));
-    server = createServer((request, response) => {
-      if (request.url === '/page.js') response.writeHead(200, { 'content-type': 'text/javascript' }).end(pageJs);
-      else response.writeHead(200, { 'content-type': 'text/html' }).end(html);
-    });
-    const port = await freePort();
-    await new Promise<void>((resolve) => server!.listen(port, '127.0.0.1', resolve));
-    const pageUrl = `http://127.0.0.1:${port}/`;
+    clockPage = await serveClockPage({ entry: join(import.meta.dirname, 'webrtc-latency', 'page.ts'), title: 'rtmp-latency', workDir });
+    const pageUrl = clockPage.url;
 
     // The show events the transcoder reports (publish started, ended, replay ready) are accepted and dropped.
     edgeApi = createServer((request, response) => {

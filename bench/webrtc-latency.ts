@@ -17,17 +17,16 @@
  * Options (environment): ROUNDS (3), MEASURE_SECONDS (8), WARMUP_SECONDS (15, the longest wait for the
  * top layer), SIMULCAST (1; 0 publishes one stream through the sfu, to tell the sfu's cost from simulcast's).
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
 import { issueToken, newId, type PeerRole } from '@mytaek1/contracts';
-import { freePort, launchChromium } from '@mytaek1/test-support';
+import { launchChromium } from '@mytaek1/test-support';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { assertMediaEnvironment, startSfuProcess, type SfuProcess } from '../web/src/lib/media/testing/sfuProcess.ts';
+import { type ClockPage, serveClockPage } from './lib/clockPage.ts';
+import { inNetworkNamespace } from './lib/networkNamespace.ts';
 import type { Measurement } from './webrtc-latency/clock.ts';
 
 const repoRoot = join(import.meta.dirname, '..');
@@ -35,15 +34,7 @@ const scriptPath = join(import.meta.dirname, 'webrtc-latency.ts');
 
 // ---------------------------------------------------------------- into the namespace first
 
-if (process.env.MYTAEK1_IN_NETNS !== '1') {
-  const child = spawn('sh', [join(repoRoot, 'scripts', 'netns-run.sh'), process.execPath, scriptPath, ...process.argv.slice(2)], { stdio: 'inherit' });
-  const forward = (signal: NodeJS.Signals) => child.kill(signal);
-  process.on('SIGINT', forward);
-  process.on('SIGTERM', forward);
-  child.once('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
-} else {
-  await main();
-}
+await inNetworkNamespace(scriptPath, main);
 
 // ---------------------------------------------------------------- the run
 
@@ -66,7 +57,7 @@ async function main(): Promise<void> {
 
   assertMediaEnvironment();
   const workDir = mkdtempSync(join(tmpdir(), 'mytaek1-webrtc-latency-'));
-  let server: Server | undefined;
+  let clockPage: ClockPage | undefined;
   let sfu: SfuProcess | undefined;
   let browser: Browser | undefined;
   const contexts = new Set<BrowserContext>();
@@ -75,8 +66,7 @@ async function main(): Promise<void> {
     await Promise.allSettled([...contexts].map((context) => context.close()));
     await browser?.close().catch(() => undefined);
     await sfu?.stop().catch(() => undefined);
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-    server?.closeAllConnections();
+    await clockPage?.close();
     rmSync(workDir, { recursive: true, force: true });
   }
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanup().finally(() => process.exit(130)));
@@ -85,27 +75,8 @@ async function main(): Promise<void> {
   const rounds: RoundResult[] = [];
   try {
     // The page: the app's media code and the clock, bundled for the browser.
-    await build({
-      entryPoints: [join(import.meta.dirname, 'webrtc-latency', 'page.ts')],
-      bundle: true,
-      format: 'esm',
-      platform: 'browser',
-      target: 'chrome120',
-      outfile: join(workDir, 'page.js'),
-      define: { 'process.env.NODE_ENV': '"production"' },
-      logLevel: 'warning',
-    });
-    const html = `<!doctype html><meta charset="utf-8"><title>webrtc-latency</title>
-<style>body{margin:0;background:#222}video{width:320px;height:180px;display:block;background:#000}canvas{width:320px;height:180px}</style>
-<video id="remote" autoplay muted playsinline></video><canvas id="clock"></canvas><script type="module" src="/page.js"></script>`;
-    const pageJs = readFileSync(join(workDir, 'page.js'));
-    server = createServer((request, response) => {
-      if (request.url === '/page.js') response.writeHead(200, { 'content-type': 'text/javascript' }).end(pageJs);
-      else response.writeHead(200, { 'content-type': 'text/html' }).end(html);
-    });
-    const port = await freePort();
-    await new Promise<void>((resolve) => server!.listen(port, '127.0.0.1', resolve));
-    const pageUrl = `http://127.0.0.1:${port}/`;
+    clockPage = await serveClockPage({ entry: join(import.meta.dirname, 'webrtc-latency', 'page.ts'), title: 'webrtc-latency', workDir });
+    const pageUrl = clockPage.url;
 
     const tokenSecret = randomBytes(32).toString('hex');
     sfu = await startSfuProcess({ tokenSecret });
