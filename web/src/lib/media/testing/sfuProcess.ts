@@ -35,6 +35,8 @@ export type SfuProcessOptions = {
   /** Defaults to a free port; it stays the same across restarts, as a real deployment's would. */
   port?: number;
   logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** More environment for the sfu, e.g. TRANSCODER_URL. */
+  env?: Record<string, string>;
 };
 
 export type SfuProcess = {
@@ -55,7 +57,7 @@ export type SfuProcess = {
   stop(): Promise<void>;
 };
 
-export async function startSfuProcess({ tokenSecret, port, logLevel = 'warn' }: SfuProcessOptions): Promise<SfuProcess> {
+export async function startSfuProcess({ tokenSecret, port, logLevel = 'warn', env = {} }: SfuProcessOptions): Promise<SfuProcess> {
   const sfuPort = port ?? (await freePort());
   const httpUrl = `http://127.0.0.1:${sfuPort}`;
   let earlier = '';
@@ -72,6 +74,7 @@ export async function startSfuProcess({ tokenSecret, port, logLevel = 'warn' }: 
         SFU_WORKERS: '1',
         SFU_LOG_LEVEL: logLevel,
         TOKEN_SECRET: tokenSecret,
+        ...env,
       },
     });
     const deadline = Date.now() + 30_000;
