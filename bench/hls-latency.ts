@@ -18,13 +18,11 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
 import { issueToken, newId, type PeerRole } from '@mytaek1/contracts';
-import { freePort, launchChromium } from '@mytaek1/test-support';
+import { launchChromium } from '@mytaek1/test-support';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { loadConfig } from '../transcoder/src/config.ts';
 import { InMemoryStreamKeyVerifier } from '../transcoder/src/ingest/InMemoryStreamKeyVerifier.ts';
@@ -32,20 +30,14 @@ import { createConsoleLogger } from '../transcoder/src/logger.ts';
 import { startSfuProcess, type SfuProcess } from '../transcoder/src/testing/sfuProcess.ts';
 import { TranscoderService } from '../transcoder/src/TranscoderService.ts';
 import { LIVE_HLS_CONFIG } from '../web/src/lib/media/HlsPlayback.ts';
+import { type ClockPage, serveClockPage } from './lib/clockPage.ts';
+import { inNetworkNamespace } from './lib/networkNamespace.ts';
 import { COLS, decode, elapsedSince, ROWS, type Measurement } from './webrtc-latency/clock.ts';
 
 const repoRoot = join(import.meta.dirname, '..');
 const scriptPath = join(import.meta.dirname, 'hls-latency.ts');
 
-if (process.env.MYTAEK1_IN_NETNS !== '1') {
-  const child = spawn('sh', [join(repoRoot, 'scripts', 'netns-run.sh'), process.execPath, scriptPath, ...process.argv.slice(2)], { stdio: 'inherit' });
-  const forward = (signal: NodeJS.Signals) => child.kill(signal);
-  process.on('SIGINT', forward);
-  process.on('SIGTERM', forward);
-  child.once('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
-} else {
-  await main();
-}
+await inNetworkNamespace(scriptPath, main);
 
 type RoundResult = {
   round: number;
@@ -81,7 +73,7 @@ async function main(): Promise<void> {
   if (!process.env.MEDIASOUP_WORKER_BIN) throw new Error('MEDIASOUP_WORKER_BIN is not set (npm run bench sets it)');
   const workDir = mkdtempSync(join(tmpdir(), 'mytaek1-hls-latency-'));
   const tokenSecret = randomBytes(32).toString('hex');
-  let server: Server | undefined;
+  let clockPage: ClockPage | undefined;
   let sfu: SfuProcess | undefined;
   let transcoder: TranscoderService | undefined;
   let browser: Browser | undefined;
@@ -92,8 +84,7 @@ async function main(): Promise<void> {
     await browser?.close().catch(() => undefined);
     await sfu?.stop().catch(() => undefined);
     await transcoder?.close().catch(() => undefined);
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-    server?.closeAllConnections();
+    await clockPage?.close();
     rmSync(workDir, { recursive: true, force: true });
   }
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanup().finally(() => process.exit(130)));
@@ -101,27 +92,8 @@ async function main(): Promise<void> {
   const pooled: number[] = [];
   const rounds: RoundResult[] = [];
   try {
-    await build({
-      entryPoints: [join(import.meta.dirname, 'hls-latency', 'page.ts')],
-      bundle: true,
-      format: 'esm',
-      platform: 'browser',
-      target: 'chrome120',
-      outfile: join(workDir, 'page.js'),
-      define: { 'process.env.NODE_ENV': '"production"' },
-      logLevel: 'warning',
-    });
-    const html = `<!doctype html><meta charset="utf-8"><title>hls-latency</title>
-<style>body{margin:0;background:#222}video{width:640px;height:360px;display:block;background:#000}canvas{width:320px;height:180px}</style>
-<video id="remote" autoplay muted playsinline></video><canvas id="clock"></canvas><script type="module" src="/page.js"></script>`;
-    const pageJs = readFileSync(join(workDir, 'page.js'));
-    server = createServer((request, response) => {
-      if (request.url === '/page.js') response.writeHead(200, { 'content-type': 'text/javascript' }).end(pageJs);
-      else response.writeHead(200, { 'content-type': 'text/html' }).end(html);
-    });
-    const port = await freePort();
-    await new Promise<void>((resolve) => server!.listen(port, '127.0.0.1', resolve));
-    const pageUrl = `http://127.0.0.1:${port}/`;
+    clockPage = await serveClockPage({ entry: join(import.meta.dirname, 'hls-latency', 'page.ts'), title: 'hls-latency', workDir, videoSize: '640px;height:360px' });
+    const pageUrl = clockPage.url;
 
     // The transcoder as `npm start` runs it (its defaults), on free ports; no edge API: replays are not under test.
     transcoder = await TranscoderService.create(

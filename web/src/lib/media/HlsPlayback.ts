@@ -34,8 +34,8 @@ export type HlsPlaybackOptions = {
 export const LIVE_HLS_CONFIG: Partial<HlsConfig> = {
   lowLatencyMode: true,
   liveSyncDuration: 0.8,
-  liveMaxLatencyDuration: 4,
-  maxLiveSyncPlaybackRate: 1.15,
+  liveMaxLatencyDuration: 2,
+  maxLiveSyncPlaybackRate: 1.5,
   backBufferLength: 10,
   // A player that fell behind must not fill a large buffer of stale video.
   maxBufferLength: 4,
