@@ -170,7 +170,15 @@ async function main(): Promise<void> {
       const streamKey = `sk_bench_${newId().replaceAll('-', '')}`;
       const showId = newId();
       verifier.grant(streamKey, { showId, sellerId: newId() });
-      source = startClockSource(`${transcoder!.ingest.publishUrl}/${streamKey}`, { width: WIDTH, height: HEIGHT, x264: variant === 'documented' ? DOCUMENTED_X264 : DEFAULT_X264 });
+      const accepted = new Promise<void>((resolve) => {
+        const onAccepted = (publish: { showId: string }) => {
+          if (publish.showId !== showId) return;
+          transcoder!.ingest.off('publishAccepted', onAccepted);
+          resolve();
+        };
+        transcoder!.ingest.on('publishAccepted', onAccepted);
+      });
+      source = startClockSource(`${transcoder!.ingest.publishUrl}/${streamKey}`, { width: WIDTH, height: HEIGHT, x264: variant === 'documented' ? DOCUMENTED_X264 : DEFAULT_X264, ready: accepted });
       const viewer = await openViewer(showId);
       try {
         // Up to 20 s: the forwarder probes, then a keyframe must come (x264's default interval is 250 frames).
@@ -201,6 +209,12 @@ async function main(): Promise<void> {
         await closePage(viewer);
         await source.stop();
         source = undefined;
+        // The next variant starts on a machine at rest: this one's FFmpegs (an HLS pipeline, a forwarder
+        // that may re-encode) have finished, so they do not take CPU from the next one's measurement.
+        const quietBy = Date.now() + 15_000;
+        while (Date.now() < quietBy && (transcoder!.pipelines.liveShowIds.length > 0 || (transcoder!.forwarders?.showIds.length ?? 0) > 0)) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
       }
     };
     const record = (round: number, variant: Variant, measurement: Measurement, reencoded: boolean | undefined, note: string) => {
@@ -288,8 +302,14 @@ interface ClockSource {
  * OBS, as far as the network sees it: raw frames with the clock painted in, written to FFmpeg's
  * stdin as they are "captured" (30 per second, paced from a fixed start), encoded with libx264 and
  * AAC and published over RTMP. The clock value is the time the frame enters the encoder.
+ *
+ * Capture starts once the publish is accepted (`ready`), when FFmpeg starts its real-time audio
+ * clock: frames captured before that would sit in FFmpeg's queue for as long as its start-up took,
+ * putting video behind audio by that much for the whole run, and the viewer's audio/video sync
+ * then holds every frame back by the same amount (it made two runs of the same settings differ by
+ * 400 ms). One frame goes first, so that FFmpeg can open its input at all.
  */
-function startClockSource(url: string, { width, height, x264 }: { width: number; height: number; x264: string[] }): ClockSource {
+function startClockSource(url: string, { width, height, x264, ready }: { width: number; height: number; x264: string[]; ready: Promise<void> }): ClockSource {
   const ffmpeg: ChildProcess = spawn(
     'ffmpeg',
     [
@@ -319,7 +339,7 @@ function startClockSource(url: string, { width, height, x264 }: { width: number;
       }
     }
   };
-  const startedAt = performance.now();
+  let startedAt = performance.now();
   let sent = 0;
   let timer: NodeJS.Timeout | undefined;
   let running = true;
@@ -335,7 +355,14 @@ function startClockSource(url: string, { width, height, x264 }: { width: number;
     const next = startedAt + (sent * 1000) / FRAME_RATE;
     timer = setTimeout(tick, Math.max(0, next - performance.now()));
   };
-  tick();
+  paint(Date.now());
+  ffmpeg.stdin?.write(frame);
+  void Promise.race([ready, new Promise((resolve) => setTimeout(resolve, 10_000))]).then(() => {
+    // Frame 1 onwards, paced from now.
+    startedAt = performance.now() - 1000 / FRAME_RATE;
+    sent = 1;
+    tick();
+  });
   return {
     async stop() {
       running = false;
