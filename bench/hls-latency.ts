@@ -32,6 +32,7 @@ import { TranscoderService } from '../transcoder/src/TranscoderService.ts';
 import { LIVE_HLS_CONFIG } from '../web/src/lib/media/HlsPlayback.ts';
 import { type ClockPage, serveClockPage } from './lib/clockPage.ts';
 import { inNetworkNamespace } from './lib/networkNamespace.ts';
+import { fmt, quantile, round1 } from './lib/stats.ts';
 import { COLS, decode, elapsedSince, ROWS, type Measurement } from './webrtc-latency/clock.ts';
 
 const repoRoot = join(import.meta.dirname, '..');
@@ -283,20 +284,6 @@ function lastFrameClock(media: Buffer): Promise<number | undefined> {
   });
 }
 
-function quantile(sorted: number[], q: number): number {
-  if (!sorted.length) return NaN;
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[index]!;
-}
-
-function round1(value: number): number {
-  return Math.round(value * 10) / 10;
-}
-
 function round1000(value: number): number {
   return Math.round(value * 1000) / 1000;
-}
-
-function fmt(value: number): string {
-  return Number.isFinite(value) ? value.toFixed(0) : '–';
 }

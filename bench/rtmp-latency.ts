@@ -38,6 +38,7 @@ import { startSfuProcess, type SfuProcess } from '../transcoder/src/testing/sfuP
 import { TranscoderService } from '../transcoder/src/TranscoderService.ts';
 import { type ClockPage, serveClockPage } from './lib/clockPage.ts';
 import { inNetworkNamespace } from './lib/networkNamespace.ts';
+import { fmt, quantile, round1, roundAll } from './lib/stats.ts';
 import { COLS, encode, ROWS, type Measurement } from './webrtc-latency/clock.ts';
 
 const repoRoot = join(import.meta.dirname, '..');
@@ -376,22 +377,4 @@ function startClockSource(url: string, { width, height, x264, ready }: { width: 
       await exited;
     },
   };
-}
-
-function quantile(sorted: number[], q: number): number {
-  if (!sorted.length) return NaN;
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[index]!;
-}
-
-function round1(value: number): number {
-  return Math.round(value * 10) / 10;
-}
-
-function roundAll<T extends Record<string, number>>(values: T): T {
-  return Object.fromEntries(Object.entries(values).map(([key, value]) => [key, round1(value)])) as T;
-}
-
-function fmt(value: number): string {
-  return Number.isFinite(value) ? value.toFixed(0) : '–';
 }

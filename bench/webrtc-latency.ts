@@ -27,6 +27,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { assertMediaEnvironment, startSfuProcess, type SfuProcess } from '../web/src/lib/media/testing/sfuProcess.ts';
 import { type ClockPage, serveClockPage } from './lib/clockPage.ts';
 import { inNetworkNamespace } from './lib/networkNamespace.ts';
+import { fmt, quantile, round1, roundAll } from './lib/stats.ts';
 import type { Measurement } from './webrtc-latency/clock.ts';
 
 const repoRoot = join(import.meta.dirname, '..');
@@ -231,22 +232,4 @@ async function main(): Promise<void> {
     await cleanup();
     clearTimeout(hardStop);
   }
-}
-
-function quantile(sorted: number[], q: number): number {
-  if (!sorted.length) return NaN;
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[index]!;
-}
-
-function round1(value: number): number {
-  return Math.round(value * 10) / 10;
-}
-
-function roundAll<T extends Record<string, number>>(values: T): T {
-  return Object.fromEntries(Object.entries(values).map(([key, value]) => [key, round1(value)])) as T;
-}
-
-function fmt(value: number): string {
-  return Number.isFinite(value) ? value.toFixed(0) : '–';
 }
