@@ -1,6 +1,6 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { newId, ShowMediaEvent } from '@mytaek1/contracts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { StandInServer } from '../testing/StandInServer.ts';
 import { ShowMediaEventError, ShowMediaEventsClient } from './ShowMediaEventsClient.ts';
 
 // Against a stand-in for the edge API on loopback: what the client sends, and that every way the
@@ -8,41 +8,15 @@ import { ShowMediaEventError, ShowMediaEventsClient } from './ShowMediaEventsCli
 
 const SECRET = 'a-test-secret-that-is-at-least-32-characters';
 
-interface Seen {
-  method: string | undefined;
-  url: string | undefined;
-  authorization: string | undefined;
-  contentType: string | undefined;
-  body: string;
-}
-let seen: Seen[] = [];
-let answer: (response: ServerResponse) => void;
-let server: Server;
-let baseUrl: string;
+let edge: StandInServer;
 
 beforeAll(async () => {
-  server = createServer((request: IncomingMessage, response: ServerResponse) => {
-    let body = '';
-    request.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-    request.on('end', () => {
-      seen.push({ method: request.method, url: request.url, authorization: request.headers.authorization, contentType: request.headers['content-type'], body });
-      answer(response);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  edge = await StandInServer.start();
 });
 
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
+afterAll(() => edge.close());
 
-beforeEach(() => {
-  seen = [];
-  answer = (response) => response.writeHead(204).end();
-});
+beforeEach(() => edge.reset());
 
 /** The error a report rejected with; a report that resolved fails the test. */
 function notRejected(): never {
@@ -54,27 +28,27 @@ function asMediaEventError(error: unknown): ShowMediaEventError {
 }
 
 const client = (options: { edgeApiUrl?: string; timeoutMs?: number } = {}) =>
-  ShowMediaEventsClient.create({ edgeApiUrl: options.edgeApiUrl ?? `${baseUrl}/`, tokenSecret: SECRET, timeoutMs: options.timeoutMs ?? 2_000 });
+  ShowMediaEventsClient.create({ edgeApiUrl: options.edgeApiUrl ?? `${edge.url}/`, tokenSecret: SECRET, timeoutMs: options.timeoutMs ?? 2_000 });
 
 describe('ShowMediaEventsClient', () => {
   it('POSTs the event as JSON with the shared secret as bearer, to the show’s media-events path', async () => {
     const showId = newId();
     await client().report(showId, { type: 'publish_started', source: 'rtmp' });
     await client().report(showId, { type: 'recording_ready', playlistUrl: 'http://127.0.0.1:8080/replays/x/index.m3u8', durationSeconds: 12.5 });
-    expect(seen).toHaveLength(2);
-    expect(seen[0]).toMatchObject({ method: 'POST', url: `/v1/internal/shows/${showId}/media-events`, authorization: `Bearer ${SECRET}`, contentType: 'application/json' });
-    expect(ShowMediaEvent.parse(JSON.parse(seen[0]!.body))).toEqual({ type: 'publish_started', source: 'rtmp' });
-    expect(JSON.parse(seen[1]!.body)).toEqual({ type: 'recording_ready', playlistUrl: 'http://127.0.0.1:8080/replays/x/index.m3u8', durationSeconds: 12.5 });
+    expect(edge.seen).toHaveLength(2);
+    expect(edge.seen[0]).toMatchObject({ method: 'POST', url: `/v1/internal/shows/${showId}/media-events`, authorization: `Bearer ${SECRET}`, contentType: 'application/json' });
+    expect(ShowMediaEvent.parse(JSON.parse(edge.seen[0]!.body))).toEqual({ type: 'publish_started', source: 'rtmp' });
+    expect(JSON.parse(edge.seen[1]!.body)).toEqual({ type: 'recording_ready', playlistUrl: 'http://127.0.0.1:8080/replays/x/index.m3u8', durationSeconds: 12.5 });
   });
 
   it('refuses an event that is not one, without sending anything', async () => {
     const bad = { type: 'publish_started', source: 'carrier-pigeon' } as unknown as ShowMediaEvent;
     await expect(client().report(newId(), bad)).rejects.toThrow(/not a show media event/);
-    expect(seen).toEqual([]);
+    expect(edge.seen).toEqual([]);
   });
 
   it('reports a refusal with the edge API’s status and problem title; 4xx is not worth retrying', async () => {
-    answer = (response) =>
+    edge.answer = (response) =>
       response.writeHead(422, { 'content-type': 'application/problem+json' }).end(JSON.stringify({ type: 'about:blank', title: 'Not possible in the show’s state', status: 422 }));
     const error = await client().report(newId(), { type: 'publish_ended', source: 'rtmp' }).then(notRejected, asMediaEventError);
     expect(error.status).toBe(422);
@@ -83,7 +57,7 @@ describe('ShowMediaEventsClient', () => {
   });
 
   it('says a 5xx and an unreachable edge API are worth retrying', async () => {
-    answer = (response) => response.writeHead(503).end();
+    edge.answer = (response) => response.writeHead(503).end();
     const failed = await client().report(newId(), { type: 'publish_started', source: 'rtmp' }).then(notRejected, asMediaEventError);
     expect(failed.status).toBe(503);
     expect(failed.retryable).toBe(true);
@@ -98,7 +72,7 @@ describe('ShowMediaEventsClient', () => {
   });
 
   it('gives up after its timeout', async () => {
-    answer = () => {}; // never answers
+    edge.answer = () => {}; // never answers
     const error = await client({ timeoutMs: 300 }).report(newId(), { type: 'publish_started', source: 'rtmp' }).then(notRejected, asMediaEventError);
     expect(error.message).toMatch(/no answer within 300 ms/);
     expect(error.retryable).toBe(true);

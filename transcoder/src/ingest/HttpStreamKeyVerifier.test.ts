@@ -1,6 +1,7 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import { newId } from '@mytaek1/contracts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { StandInServer } from '../testing/StandInServer.ts';
 import { HttpStreamKeyVerifier } from '@mytaek1/contracts';
 
 // Against a stand-in for the edge API on loopback (the real endpoint is not written yet): proves
@@ -10,40 +11,15 @@ const SECRET = 'a-test-secret-that-is-at-least-32-characters';
 const showId = newId();
 const sellerId = newId();
 
-interface Seen {
-  method: string | undefined;
-  url: string | undefined;
-  authorization: string | undefined;
-  contentType: string | undefined;
-  body: string;
-}
-let seen: Seen[] = [];
-let answer: (response: ServerResponse) => void;
-let server: Server;
-let baseUrl: string;
+let edge: StandInServer;
 
 beforeAll(async () => {
-  server = createServer((request: IncomingMessage, response: ServerResponse) => {
-    let body = '';
-    request.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-    request.on('end', () => {
-      seen.push({ method: request.method, url: request.url, authorization: request.headers.authorization, contentType: request.headers['content-type'], body });
-      answer(response);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  edge = await StandInServer.start();
 });
 
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
+afterAll(() => edge.close());
 
-beforeEach(() => {
-  seen = [];
-});
+beforeEach(() => edge.reset());
 
 function json(status: number, body: unknown) {
   return (response: ServerResponse) => {
@@ -53,26 +29,26 @@ function json(status: number, body: unknown) {
 }
 
 function verifier(options: { edgeApiUrl?: string; timeoutMs?: number } = {}) {
-  return HttpStreamKeyVerifier.create({ edgeApiUrl: options.edgeApiUrl ?? baseUrl, tokenSecret: SECRET, timeoutMs: options.timeoutMs ?? 2_000 });
+  return HttpStreamKeyVerifier.create({ edgeApiUrl: options.edgeApiUrl ?? edge.url, tokenSecret: SECRET, timeoutMs: options.timeoutMs ?? 2_000 });
 }
 
 describe('HttpStreamKeyVerifier', () => {
   it('POSTs the stream key with the shared secret as bearer, and returns the show it opens', async () => {
-    answer = json(200, { ok: true, showId, sellerId });
+    edge.answer = json(200, { ok: true, showId, sellerId });
     expect(await verifier().verify('sk_abc')).toEqual({ ok: true, showId, sellerId });
-    expect(seen).toEqual([
+    expect(edge.seen).toEqual([
       { method: 'POST', url: '/v1/internal/ingest/verify', authorization: `Bearer ${SECRET}`, contentType: 'application/json', body: JSON.stringify({ streamKey: 'sk_abc' }) },
     ]);
   });
 
   it('keeps a path prefix of the edge API URL', async () => {
-    answer = json(200, { ok: true, showId, sellerId });
-    await verifier({ edgeApiUrl: `${baseUrl}/api/` }).verify('sk_abc');
-    expect(seen[0]?.url).toBe('/api/v1/internal/ingest/verify');
+    edge.answer = json(200, { ok: true, showId, sellerId });
+    await verifier({ edgeApiUrl: `${edge.url}/api/` }).verify('sk_abc');
+    expect(edge.seen[0]?.url).toBe('/api/v1/internal/ingest/verify');
   });
 
   it("passes on the edge API's refusal", async () => {
-    answer = json(200, { ok: false, reason: 'show_ended' });
+    edge.answer = json(200, { ok: false, reason: 'show_ended' });
     expect(await verifier().verify('sk_abc')).toEqual({ ok: false, reason: 'show_ended' });
   });
 
@@ -84,12 +60,12 @@ describe('HttpStreamKeyVerifier', () => {
     ['an answer of the wrong shape', json(200, { allowed: true }), 'verifier_bad_response'],
     ['a redirect', (response: ServerResponse) => response.writeHead(302, { location: 'http://127.0.0.1:1/' }).end(), 'verifier_unavailable'],
   ])('refuses on %s', async (_what, reply, reason) => {
-    answer = reply;
+    edge.answer = reply;
     expect(await verifier().verify('sk_abc')).toEqual({ ok: false, reason });
   });
 
   it('refuses when the edge API does not answer in time', async () => {
-    answer = () => {}; // never responds
+    edge.answer = () => {}; // never responds
     const started = Date.now();
     expect(await verifier({ timeoutMs: 300 }).verify('sk_abc')).toEqual({ ok: false, reason: 'verifier_unavailable' });
     expect(Date.now() - started).toBeLessThan(2_000);
