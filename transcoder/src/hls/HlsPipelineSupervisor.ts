@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../logger.ts';
+import { ShowQueues } from '../ShowQueues.ts';
 import type { FfmpegExit } from './FfmpegProcess.ts';
 import { HlsPipeline, type HlsPipelineOptions, type ReplaySummary } from './HlsPipeline.ts';
 import type { HlsSource } from './HlsSource.ts';
@@ -30,13 +31,14 @@ export class HlsPipelineSupervisor extends EventEmitter<HlsPipelineSupervisorEve
   readonly #logger: Logger;
   readonly #pipelines = new Map<string, HlsPipeline>();
   /** The last queued operation per show. */
-  readonly #queues = new Map<string, Promise<void>>();
+  readonly #queues: ShowQueues;
   #closing: Promise<void> | undefined;
 
   private constructor(settings: PipelineSettings, logger: Logger) {
     super();
     this.#settings = settings;
     this.#logger = logger;
+    this.#queues = new ShowQueues(logger);
   }
 
   static create(settings: PipelineSettings, logger: Logger): HlsPipelineSupervisor {
@@ -54,7 +56,7 @@ export class HlsPipelineSupervisor extends EventEmitter<HlsPipelineSupervisorEve
 
   startLive(source: LiveSource): Promise<void> {
     if (this.#closing) return Promise.resolve();
-    return this.#enqueue(source.showId, async () => {
+    return this.#queues.enqueue(source.showId, async () => {
       // A start without an end in between means the end was missed: finish the old one first.
       await this.#end(source.showId);
       if (this.#closing) return;
@@ -77,14 +79,14 @@ export class HlsPipelineSupervisor extends EventEmitter<HlsPipelineSupervisorEve
     // Closing now, not when the queue gets there, marks the pipeline as stopping at once: its
     // FFmpeg is about to see its input end, and that exit must not be taken for a crash.
     void this.#pipelines.get(showId)?.close();
-    return this.#enqueue(showId, () => this.#end(showId));
+    return this.#queues.enqueue(showId, () => this.#end(showId));
   }
 
   /** Idempotent: ends every show's pipeline (finalising its replay) and accepts no new ones. */
   close(): Promise<void> {
     if (!this.#closing) {
       // Shows with a start still queued are included: that start sees #closing and does nothing.
-      const showIds = new Set([...this.#pipelines.keys(), ...this.#queues.keys()]);
+      const showIds = new Set([...this.#pipelines.keys(), ...this.#queues.showIds]);
       this.#closing = Promise.all([...showIds].map((showId) => this.endLive(showId))).then(() => undefined);
     }
     return this.#closing;
@@ -96,17 +98,5 @@ export class HlsPipelineSupervisor extends EventEmitter<HlsPipelineSupervisorEve
     const replay = await pipeline.close();
     this.#pipelines.delete(showId);
     this.emit('liveEnded', { showId, replay, source: pipeline.source.kind });
-  }
-
-  #enqueue(showId: string, operation: () => Promise<void>): Promise<void> {
-    const previous = this.#queues.get(showId) ?? Promise.resolve();
-    const next = previous.then(operation).catch((error: unknown) => {
-      this.#logger.error(`show ${showId}: ${error instanceof Error ? error.message : String(error)}`);
-    });
-    this.#queues.set(showId, next);
-    void next.then(() => {
-      if (this.#queues.get(showId) === next) this.#queues.delete(showId);
-    });
-    return next;
   }
 }

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../logger.ts';
+import { ShowQueues } from '../ShowQueues.ts';
 import { SfuForwarder, type SfuForwarderEvents, type SfuForwarderOptions } from './SfuForwarder.ts';
 import type { SfuIngestClient } from './SfuIngestClient.ts';
 
@@ -18,7 +19,7 @@ export class SfuForwarderSupervisor extends EventEmitter<SfuForwarderSupervisorE
   readonly #sfu: SfuIngestClient;
   readonly #logger: Logger;
   readonly #forwarders = new Map<string, SfuForwarder>();
-  readonly #queues = new Map<string, Promise<void>>();
+  readonly #queues: ShowQueues;
   #closing: Promise<void> | undefined;
 
   private constructor(settings: ForwarderSettings, sfu: SfuIngestClient, logger: Logger) {
@@ -26,6 +27,7 @@ export class SfuForwarderSupervisor extends EventEmitter<SfuForwarderSupervisorE
     this.#settings = settings;
     this.#sfu = sfu;
     this.#logger = logger;
+    this.#queues = new ShowQueues(logger);
   }
 
   static create(settings: ForwarderSettings, sfu: SfuIngestClient, logger: Logger): SfuForwarderSupervisor {
@@ -42,7 +44,7 @@ export class SfuForwarderSupervisor extends EventEmitter<SfuForwarderSupervisorE
 
   startForwarding({ showId, sourceUrl }: { showId: string; sourceUrl: string }): Promise<void> {
     if (this.#closing) return Promise.resolve();
-    return this.#enqueue(showId, async () => {
+    return this.#queues.enqueue(showId, async () => {
       // A start without an end in between means the end was missed: finish the old one first.
       await this.#end(showId);
       if (this.#closing) return;
@@ -60,13 +62,13 @@ export class SfuForwarderSupervisor extends EventEmitter<SfuForwarderSupervisorE
     // Closing now marks the forwarder as stopping at once: its FFmpeg is about to see its input end,
     // and that exit must not be taken for a crash.
     void this.#forwarders.get(showId)?.close();
-    return this.#enqueue(showId, () => this.#end(showId));
+    return this.#queues.enqueue(showId, () => this.#end(showId));
   }
 
   /** Idempotent: ends every show's forwarding and accepts no new ones. */
   close(): Promise<void> {
     if (!this.#closing) {
-      const showIds = new Set([...this.#forwarders.keys(), ...this.#queues.keys()]);
+      const showIds = new Set([...this.#forwarders.keys(), ...this.#queues.showIds]);
       this.#closing = Promise.all([...showIds].map((showId) => this.endForwarding(showId))).then(() => undefined);
     }
     return this.#closing;
@@ -77,17 +79,5 @@ export class SfuForwarderSupervisor extends EventEmitter<SfuForwarderSupervisorE
     if (!forwarder) return;
     await forwarder.close();
     this.#forwarders.delete(showId);
-  }
-
-  #enqueue(showId: string, operation: () => Promise<void>): Promise<void> {
-    const previous = this.#queues.get(showId) ?? Promise.resolve();
-    const next = previous.then(operation).catch((error: unknown) => {
-      this.#logger.error(`show ${showId}: ${error instanceof Error ? error.message : String(error)}`);
-    });
-    this.#queues.set(showId, next);
-    void next.then(() => {
-      if (this.#queues.get(showId) === next) this.#queues.delete(showId);
-    });
-    return next;
   }
 }
