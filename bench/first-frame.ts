@@ -23,7 +23,7 @@ import { loadNodeConfig, startEdgeApi } from '@mytaek1/edge-api/node';
 import { DEMO_LOGINS } from '@mytaek1/edge-api/seed';
 import { launchChromium, type RunningProcess } from '@mytaek1/test-support';
 import type { Browser } from 'playwright-core';
-import { assertMediaEnvironment, startSfuProcess, type SfuProcess } from '../web/src/lib/media/testing/sfuProcess.ts';
+import { assertMediaEnvironment, startSfuProcess, type SfuProcess } from '../sfu/src/testing/sfuProcess.ts';
 import { buildWebIfStale, startWebServer } from '../web/src/testing/e2e-stack.ts';
 import { inNetworkNamespace } from './lib/networkNamespace.ts';
 

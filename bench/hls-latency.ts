@@ -27,7 +27,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { loadConfig } from '../transcoder/src/config.ts';
 import { InMemoryStreamKeyVerifier } from '../transcoder/src/ingest/InMemoryStreamKeyVerifier.ts';
 import { createConsoleLogger } from '../transcoder/src/logger.ts';
-import { startSfuProcess, type SfuProcess } from '../transcoder/src/testing/sfuProcess.ts';
+import { startSfuProcess, type SfuProcess } from '../sfu/src/testing/sfuProcess.ts';
 import { TranscoderService } from '../transcoder/src/TranscoderService.ts';
 import { LIVE_HLS_CONFIG } from '../web/src/lib/media/HlsPlayback.ts';
 import { type ClockPage, serveClockPage } from './lib/clockPage.ts';
@@ -111,7 +111,7 @@ async function main(): Promise<void> {
     );
     const transcoderUrl = transcoder.http.url;
     sfu = await startSfuProcess({ tokenSecret, env: { TRANSCODER_URL: transcoderUrl } });
-    const sfuWsUrl = sfu.url.replace(/^http/, 'ws');
+    const sfuWsUrl = sfu.wsUrl;
     browser = await launchChromium({
       loopbackWebRtc: true,
       args: ['--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows', '--autoplay-policy=no-user-gesture-required'],

@@ -34,7 +34,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { loadConfig } from '../transcoder/src/config.ts';
 import { InMemoryStreamKeyVerifier } from '../transcoder/src/ingest/InMemoryStreamKeyVerifier.ts';
 import { createConsoleLogger } from '../transcoder/src/logger.ts';
-import { startSfuProcess, type SfuProcess } from '../transcoder/src/testing/sfuProcess.ts';
+import { startSfuProcess, type SfuProcess } from '../sfu/src/testing/sfuProcess.ts';
 import { TranscoderService } from '../transcoder/src/TranscoderService.ts';
 import { type ClockPage, serveClockPage } from './lib/clockPage.ts';
 import { inNetworkNamespace } from './lib/networkNamespace.ts';
@@ -115,7 +115,7 @@ async function main(): Promise<void> {
         RTMP_PORT: '0',
         TRANSCODER_HTTP_PORT: '0',
         MEDIA_DIR: join(workDir, 'media'),
-        SFU_URL: sfu.url,
+        SFU_URL: sfu.httpUrl,
         TOKEN_SECRET: tokenSecret,
         EDGE_API_URL: `http://127.0.0.1:${edgeApiPort}`,
         PUBLISH_RESUME_GRACE_MS: '0',
@@ -160,10 +160,10 @@ async function main(): Promise<void> {
             });
             window.bench.watch(url, id);
           }),
-        { url: sfu!.url, id: showId, ms: timeoutMs },
+        { url: sfu!.httpUrl, id: showId, ms: timeoutMs },
       );
     const reencodedNow = async (showId: string) => {
-      const stats = SfuStats.parse(await (await fetch(`${sfu!.url}/stats`)).json());
+      const stats = SfuStats.parse(await (await fetch(`${sfu!.httpUrl}/stats`)).json());
       return stats.shows.find((show) => show.show === showId)?.ingest?.source?.videoReencoded;
     };
 

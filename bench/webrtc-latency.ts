@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { issueToken, newId, type PeerRole } from '@mytaek1/contracts';
 import { launchChromium } from '@mytaek1/test-support';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { assertMediaEnvironment, startSfuProcess, type SfuProcess } from '../web/src/lib/media/testing/sfuProcess.ts';
+import { assertMediaEnvironment, startSfuProcess, type SfuProcess } from '../sfu/src/testing/sfuProcess.ts';
 import { type ClockPage, serveClockPage } from './lib/clockPage.ts';
 import { inNetworkNamespace } from './lib/networkNamespace.ts';
 import { fmt, quantile, round1, roundAll } from './lib/stats.ts';

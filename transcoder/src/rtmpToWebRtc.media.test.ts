@@ -16,7 +16,7 @@ import { loadConfig } from './config.ts';
 import { InMemoryStreamKeyVerifier } from './ingest/InMemoryStreamKeyVerifier.ts';
 import type { RefusedPublish } from './ingest/RtmpIngest.ts';
 import { createConsoleLogger, LOG_LEVELS, type LogLevel } from './logger.ts';
-import { startSfuProcess, type SfuProcess } from './testing/sfuProcess.ts';
+import { startSfuProcess, type SfuProcess } from '../../sfu/src/testing/sfuProcess.ts';
 import { startSyntheticObs, type SyntheticObs } from './testing/syntheticObs.ts';
 import { startViewerPage, type PlayerStats } from './testing/viewerPage.ts';
 import { waitFor } from './testing/waitFor.ts';
@@ -48,7 +48,7 @@ describe.runIf(mediaRun)('an OBS show over RTMP, watched in Chromium over WebRTC
         TRANSCODER_HTTP_PORT: '0',
         MEDIA_DIR: mediaDir,
         FFMPEG_PATH: ffmpegPath,
-        SFU_URL: sfu.url,
+        SFU_URL: sfu.httpUrl,
         TOKEN_SECRET: tokenSecret,
         EDGE_API_URL: 'http://127.0.0.1:9',
         PUBLISH_RESUME_GRACE_MS: '0',
@@ -97,7 +97,7 @@ describe.runIf(mediaRun)('an OBS show over RTMP, watched in Chromium over WebRTC
     }));
     await page.goto(pageServer!.url);
     await page.waitForFunction(() => 'player' in globalThis);
-    await page.evaluate(([url, id]) => (globalThis as unknown as { player: { watch(u: string, s: string): void } }).player.watch(url, id), [sfu!.url, showId] as const);
+    await page.evaluate(([url, id]) => (globalThis as unknown as { player: { watch(u: string, s: string): void } }).player.watch(url, id), [sfu!.httpUrl, showId] as const);
     return page;
   }
 
@@ -114,7 +114,7 @@ describe.runIf(mediaRun)('an OBS show over RTMP, watched in Chromium over WebRTC
   }
 
   async function ingestOf(showId: string) {
-    const stats = SfuStats.parse(await (await fetch(`${sfu!.url}/stats`)).json());
+    const stats = SfuStats.parse(await (await fetch(`${sfu!.httpUrl}/stats`)).json());
     return stats.shows.find((show) => show.show === showId)?.ingest;
   }
 
@@ -155,13 +155,13 @@ describe.runIf(mediaRun)('an OBS show over RTMP, watched in Chromium over WebRTC
   it('refuses a stream key it does not know: nothing reaches the sfu', async () => {
     const refused = new Promise<RefusedPublish>((resolve) => service!.ingest.once('publishRefused', resolve));
     const forwarding = new Set(service!.forwarders!.showIds);
-    const before = SfuStats.parse(await (await fetch(`${sfu!.url}/stats`)).json()).shows.filter((show) => show.ingest).length;
+    const before = SfuStats.parse(await (await fetch(`${sfu!.httpUrl}/stats`)).json()).shows.filter((show) => show.ingest).length;
     const publisher = startSyntheticObs(`${service!.ingest.publishUrl}/sk_not_a_key`, { seconds: 10, ffmpegPath });
     publishers.push(publisher);
     expect((await refused).reason).toMatch(/unknown/);
     const exit = await publisher.exited;
     expect(exit.code).not.toBe(0);
-    const after = SfuStats.parse(await (await fetch(`${sfu!.url}/stats`)).json()).shows.filter((show) => show.ingest).length;
+    const after = SfuStats.parse(await (await fetch(`${sfu!.httpUrl}/stats`)).json()).shows.filter((show) => show.ingest).length;
     expect(after).toBeLessThanOrEqual(before);
     expect(service!.forwarders!.showIds.filter((id) => !forwarding.has(id))).toEqual([]);
   });

@@ -17,7 +17,7 @@ import { DEMO_LOGINS } from '@mytaek1/edge-api/seed';
 import { freePort, launchChromium, startProcess, type RunningProcess } from '@mytaek1/test-support';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { assertMediaEnvironment, repoRoot, startSfuProcess, type SfuProcess } from './lib/media/testing/sfuProcess.ts';
+import { assertMediaEnvironment, repoRoot, startSfuProcess, type SfuProcess } from '../../sfu/src/testing/sfuProcess.ts';
 import { buildWebIfStale, startWebServer } from './testing/e2e-stack.ts';
 
 const mediaRun = process.env.MYTAEK1_MEDIA_TESTS === '1';

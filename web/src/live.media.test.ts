@@ -15,7 +15,7 @@ import { DEMO_LOGINS } from '@mytaek1/edge-api/seed';
 import { launchChromium, type RunningProcess } from '@mytaek1/test-support';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { assertMediaEnvironment, startSfuProcess, type SfuProcess } from './lib/media/testing/sfuProcess.ts';
+import { assertMediaEnvironment, startSfuProcess, type SfuProcess } from '../../sfu/src/testing/sfuProcess.ts';
 import { buildWebIfStale, startWebServer } from './testing/e2e-stack.ts';
 
 // Collected by the `web` project on the host too, where there is no namespace: only the media run executes it.

@@ -14,7 +14,7 @@ import { parseMediaPlaylist } from '../hls/MediaPlaylist.ts';
 import { createConsoleLogger, LOG_LEVELS, type LogLevel } from '../logger.ts';
 import { mapUris, mediaPlaylistViolations, segmentUris } from '../testing/hlsSpec.ts';
 import { childProcessesNamed } from '../testing/processes.ts';
-import { startSfuProcess, type SfuProcess } from '../testing/sfuProcess.ts';
+import { startSfuProcess, type SfuProcess } from '../../../sfu/src/testing/sfuProcess.ts';
 import { waitFor } from '../testing/waitFor.ts';
 import { TranscoderService } from '../TranscoderService.ts';
 
@@ -75,7 +75,7 @@ afterAll(async () => {
 async function mediaInSfu(showId: string, seconds: number): Promise<ChildProcess> {
   const video = { payloadType: 102, ssrc: 0x1111_0000 + Math.floor(Math.random() * 0xffff), profileLevelId: '42e01f' };
   const audio = { payloadType: 111, ssrc: 0x2222_0000 + Math.floor(Math.random() * 0xffff) };
-  const response = await fetch(`${sfu.url}${plainIngestPath(showId)}`, {
+  const response = await fetch(`${sfu.httpUrl}${plainIngestPath(showId)}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${tokenSecret}`, 'content-type': 'application/json' },
     body: JSON.stringify({ video, audio }),
@@ -130,10 +130,10 @@ async function served(path: string, minSegments: number): Promise<string> {
 describe('HLS and replays of a show in the sfu, from its plain-RTP egress', () => {
   it('refuses notices without the shared secret or with a bad body, starting nothing', async () => {
     const showId = newId();
-    expect((await notify(showId, { state: 'live', sfuUrl: sfu.url }, 'x'.repeat(64))).status).toBe(401);
+    expect((await notify(showId, { state: 'live', sfuUrl: sfu.httpUrl }, 'x'.repeat(64))).status).toBe(401);
     const bad = await fetch(`${service.http.url}${sfuMediaNoticePath(showId)}`, { method: 'POST', headers: { authorization: `Bearer ${tokenSecret}` }, body: '{"state":"maybe"}' });
     expect(bad.status).toBe(400);
-    expect((await notify('not-a-show', { state: 'live', sfuUrl: sfu.url })).status).toBe(400);
+    expect((await notify('not-a-show', { state: 'live', sfuUrl: sfu.httpUrl })).status).toBe(400);
     expect(service.pipelines.liveShowIds).toEqual([]);
   });
 
@@ -144,9 +144,9 @@ describe('HLS and replays of a show in the sfu, from its plain-RTP egress', () =
     service.pipelines.on('ffmpegStarted', (event) => {
       if (event.showId === showId) started.set(event.run, event.pid);
     });
-    expect((await notify(showId, { state: 'live', sfuUrl: sfu.url })).status).toBe(202);
+    expect((await notify(showId, { state: 'live', sfuUrl: sfu.httpUrl })).status).toBe(202);
     // A repeat changes nothing.
-    expect((await notify(showId, { state: 'live', sfuUrl: sfu.url })).status).toBe(202);
+    expect((await notify(showId, { state: 'live', sfuUrl: sfu.httpUrl })).status).toBe(202);
 
     const livePath = `/live/${showId}/index.m3u8`;
     const live = await served(livePath, 4);
@@ -180,7 +180,7 @@ describe('HLS and replays of a show in the sfu, from its plain-RTP egress', () =
       return playlist.mediaSequence + playlist.segments.length - 1 >= lastBefore + 3 ? text : undefined;
     }, { timeoutMs: 30_000 });
 
-    expect((await notify(showId, { state: 'ended', sfuUrl: sfu.url })).status).toBe(202);
+    expect((await notify(showId, { state: 'ended', sfuUrl: sfu.httpUrl })).status).toBe(202);
     const report = await waitFor('recording_ready at the edge API', () => reported.find((r) => r.path === showMediaEventsPath(showId) && r.event.type === 'recording_ready'), { timeoutMs: 30_000 });
     const event = report.event;
     if (event.type !== 'recording_ready') throw new Error('unreachable');

@@ -9,7 +9,7 @@ import { loadConfig } from '../config.ts';
 import { InMemoryStreamKeyVerifier } from '../ingest/InMemoryStreamKeyVerifier.ts';
 import { createConsoleLogger, LOG_LEVELS, type LogLevel } from '../logger.ts';
 import { childProcessesNamed, isRunning } from '../testing/processes.ts';
-import { startSfuProcess, type SfuProcess } from '../testing/sfuProcess.ts';
+import { startSfuProcess, type SfuProcess } from '../../../sfu/src/testing/sfuProcess.ts';
 import { startSyntheticObs, type SyntheticObs } from '../testing/syntheticObs.ts';
 import { waitFor } from '../testing/waitFor.ts';
 import { TranscoderService } from '../TranscoderService.ts';
@@ -38,7 +38,7 @@ function grantShow(): { streamKey: string; showId: string } {
 }
 
 async function showStats(showId: string): Promise<SfuShowStats | undefined> {
-  const stats = SfuStats.parse(await (await fetch(`${sfu.url}/stats`)).json());
+  const stats = SfuStats.parse(await (await fetch(`${sfu.httpUrl}/stats`)).json());
   return stats.shows.find((show) => show.show === showId);
 }
 
@@ -68,7 +68,7 @@ beforeAll(async () => {
     TRANSCODER_HTTP_PORT: '0',
     MEDIA_DIR: mediaDir,
     FFMPEG_PATH: ffmpegPath,
-    SFU_URL: sfu.url,
+    SFU_URL: sfu.httpUrl,
     TOKEN_SECRET: tokenSecret,
     EDGE_API_URL: `http://127.0.0.1:${(edgeApi.address() as AddressInfo).port}`,
     PUBLISH_RESUME_GRACE_MS: '0',

@@ -1,7 +1,7 @@
 /**
- * Node-side helpers for the WebRTC browser tests and the webrtc-latency benchmark (never imported by
- * the app): the sfu as its own process (`node sfu/src/index.ts`), which a test can kill and start
- * again on the same port, and the checks that the run happens where loopback WebRTC works.
+ * The sfu as its own process (`node sfu/src/index.ts`) for other workspaces' tests and the
+ * benchmarks (web's and the transcoder's media tests, the latency benches): a test can kill it and
+ * start it again on the same port. Plus the checks that a run happens where loopback WebRTC works.
  */
 import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { SfuStats } from '@mytaek1/contracts';
 import { freePort, startProcess, type RunningProcess } from '@mytaek1/test-support';
 
-export const repoRoot = fileURLToPath(new URL('../../../../../', import.meta.url));
+export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 /**
  * WebRTC between Chromium and the sfu on 127.0.0.1 works only inside a private network namespace
@@ -58,6 +58,9 @@ export type SfuProcess = {
 };
 
 export async function startSfuProcess({ tokenSecret, port, logLevel = 'warn', env = {} }: SfuProcessOptions): Promise<SfuProcess> {
+  if (!process.env.MEDIASOUP_WORKER_BIN) {
+    throw new Error('MEDIASOUP_WORKER_BIN is not set: `export MEDIASOUP_WORKER_BIN=$(node scripts/mediasoup-worker.mjs | tail -1)` first (or use `npm test`).');
+  }
   const sfuPort = port ?? (await freePort());
   const httpUrl = `http://127.0.0.1:${sfuPort}`;
   let earlier = '';
