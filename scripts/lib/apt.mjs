@@ -4,6 +4,10 @@ import { commandExists, run } from './run.mjs';
 
 let updated = false;
 
+// Another apt-get (an unattended upgrade, a second setup) may hold the dpkg lock for a while: wait
+// for it instead of failing the whole setup.
+const LOCK_TIMEOUT = ['-o', 'DPkg::Lock::Timeout=600'];
+
 /** True when this process may install Debian packages itself: root on a machine with apt-get. */
 export function canUseApt() {
   return process.getuid?.() === 0 && commandExists('apt-get');
@@ -30,8 +34,8 @@ export async function ensureDebianPackages(packages, why) {
   log.step(`installing ${missing.join(', ')} with apt-get (${why})`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   if (!updated) {
-    await run('apt-get', ['update', '-qq'], { env });
+    await run('apt-get', [...LOCK_TIMEOUT, 'update', '-qq'], { env });
     updated = true;
   }
-  await run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env });
+  await run('apt-get', [...LOCK_TIMEOUT, 'install', '-y', '-qq', '--no-install-recommends', ...missing], { env });
 }
