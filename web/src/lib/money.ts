@@ -4,13 +4,14 @@
  * 1500 and "29.00" dollars becomes 2900.
  */
 import type { Money } from '@mytaek1/contracts';
+import { numberFormat } from './intl.ts';
 
 /** The currencies the studio offers in its forms; the API itself accepts any ISO 4217 code. */
 export const STUDIO_CURRENCIES = ['USD', 'EUR', 'GBP', 'KRW', 'JPY', 'CAD', 'AUD'] as const;
 
 /** Digits after the decimal point in `currency`'s minor unit: 2 for USD, 0 for KRW and JPY. */
 export function minorUnitDigits(currency: string): number {
-  return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  return numberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
 }
 
 /** What a price field says when it cannot be read, with an example in the field's currency. */
@@ -45,5 +46,5 @@ export function toDecimalAmount({ amount, currency }: Money): string {
 
 /** 2900 USD → "$29.00", for reading. */
 export function formatMoney({ amount, currency }: Money): string {
-  return new Intl.NumberFormat('en', { style: 'currency', currency }).format(amount / 10 ** minorUnitDigits(currency));
+  return numberFormat('en', { style: 'currency', currency }).format(amount / 10 ** minorUnitDigits(currency));
 }

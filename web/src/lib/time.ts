@@ -3,12 +3,13 @@
  * time zone); LocalTime.svelte re-renders them in the browser's zone once the page is running.
  */
 import type { Show } from '@mytaek1/contracts';
+import { dateTimeFormat, relativeTimeFormat } from './intl.ts';
 
 const NO_BREAK_SPACE = '\u00a0';
 
 /** "Tue, Nov 25, 5:30 PM", in `timeZone`, or in the runtime's own zone when it is undefined. */
 export function formatInstant(instant: string, timeZone?: string): string {
-  const parts = new Intl.DateTimeFormat('en', {
+  const parts = dateTimeFormat('en', {
     weekday: 'short',
     month: 'short',
     day: 'numeric',
@@ -35,7 +36,7 @@ const UNITS: ReadonlyArray<[Intl.RelativeTimeFormatUnit, number]> = [
 /** "in 59 minutes", "3 hours ago", "tomorrow": the largest whole unit, counted from `now`. */
 export function formatRelative(instant: string, now: number): string {
   const delta = new Date(instant).getTime() - now;
-  const format = new Intl.RelativeTimeFormat('en', { numeric: 'auto' });
+  const format = relativeTimeFormat('en', { numeric: 'auto' });
   for (const [unit, size] of UNITS) {
     if (Math.abs(delta) >= size) return format.format(Math.trunc(delta / size), unit);
   }

@@ -4,6 +4,7 @@
  * zone, so the forms send it along (a hidden field the browser fills in; UTC without JavaScript)
  * and the conversion happens here.
  */
+import { dateTimeFormat } from './intl.ts';
 
 /** The zone forms assume when the browser did not say (no JavaScript), and say so next to the field. */
 export const FALLBACK_TIME_ZONE = 'UTC';
@@ -14,7 +15,7 @@ const WALL_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?
 export function knownTimeZone(zone: string | null | undefined): string {
   if (!zone) return FALLBACK_TIME_ZONE;
   try {
-    new Intl.DateTimeFormat('en', { timeZone: zone });
+    dateTimeFormat('en', { timeZone: zone });
     return zone;
   } catch {
     return FALLBACK_TIME_ZONE;
@@ -23,7 +24,7 @@ export function knownTimeZone(zone: string | null | undefined): string {
 
 /** The wall time `zone` shows at `epochMs`, as epoch milliseconds of that same wall time in UTC. */
 function wallClockOf(epochMs: number, zone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
+  const parts = dateTimeFormat('en-US', {
     timeZone: zone,
     hourCycle: 'h23',
     year: 'numeric',

@@ -30,6 +30,6 @@ describe('chat display', () => {
   });
 
   it('shortens big counts', () => {
-    expect([compactCount(999), compactCount(1_234), compactCount(12_500)]).toEqual(['999', '1.2K', '12.5K']);
+    expect([compactCount(0), compactCount(999), compactCount(1_000), compactCount(1_234), compactCount(12_500)]).toEqual(['0', '999', '1K', '1.2K', '12.5K']);
   });
 });

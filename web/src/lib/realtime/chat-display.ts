@@ -4,10 +4,11 @@
  */
 import { type ModerationEntry, REALTIME_LIMITS } from '@mytaek1/contracts';
 import type { RoomProblem } from './RoomConnection.ts';
+import { dateTimeFormat, numberFormat } from '../intl.ts';
 
 /** A chat message's time as the viewer's clock shows it, e.g. "7:42 PM". */
 export function formatChatTime(at: string, timeZone?: string): string {
-  return new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit', ...(timeZone ? { timeZone } : {}) }).format(new Date(at));
+  return dateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit', ...(timeZone ? { timeZone } : {}) }).format(new Date(at));
 }
 
 /** A span of time for people: "45 seconds", "10 minutes", "1 hour 30 minutes", "2 days". Rounded up, never "0". */
@@ -79,5 +80,7 @@ export function describeModeration(entry: ModerationEntry, nameOf: (userId: stri
 
 /** A count as a chip shows it: 999, 1.2k, 12k, 1.3M. */
 export function compactCount(count: number): string {
-  return new Intl.NumberFormat('en', { notation: 'compact', maximumFractionDigits: 1 }).format(count);
+  // Below a thousand the compact form is the number itself: no formatter (and no locale data) needed.
+  if (Number.isInteger(count) && Math.abs(count) < 1000) return String(count);
+  return numberFormat('en', { notation: 'compact', maximumFractionDigits: 1 }).format(count);
 }
