@@ -8,6 +8,8 @@ declare global {
       api: ApiClient;
       /** Set-Cookie headers of edge API answers (sign-in, sign-out), passed to the browser as they are; see lib/session.ts. */
       edgeApiSetCookies: string[];
+      /** Markup for the very top of <head>, set by a page's server load: see lib/headStart.ts. */
+      headStart?: string;
     }
   }
 }

@@ -1,6 +1,7 @@
 import type { Handle, HandleFetch, HandleServerError } from '@sveltejs/kit/hooks';
 import { EDGE_API_URL } from '$app/env/private';
 import { createServerApi } from './lib/api.ts';
+import { fillHeadStart } from './lib/headStart.ts';
 import { edgeApiTarget, proxyToEdgeApi } from './lib/proxy.ts';
 import { withPassedCookies } from './lib/session.ts';
 
@@ -13,7 +14,8 @@ export const handle: Handle = async ({ event, resolve }) => {
   }
   event.locals.api = createServerApi(EDGE_API_URL, event.fetch);
   event.locals.edgeApiSetCookies = [];
-  return withPassedCookies(event.locals, await resolve(event));
+  const response = await resolve(event, { transformPageChunk: ({ html }) => fillHeadStart(html, event.locals.headStart) });
+  return withPassedCookies(event.locals, response);
 };
 
 /**

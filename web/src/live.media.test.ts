@@ -15,6 +15,7 @@ import { DEMO_LOGINS } from '@mytaek1/edge-api/seed';
 import { launchChromium, type RunningProcess } from '@mytaek1/test-support';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SFU_PRECONNECT_GLOBAL } from './lib/media/sfuPreconnect.ts';
 import { assertMediaEnvironment, startSfuProcess, type SfuProcess } from '../../sfu/src/testing/sfuProcess.ts';
 import { buildWebIfStale, startWebServer } from './testing/e2e-stack.ts';
 
@@ -149,6 +150,9 @@ describe.runIf(mediaRun)('live video through the sfu, in Chromium', () => {
     viewer = await openPage('show');
     await viewer.page.goto(`${webUrl}/shows/${showId}`);
     await expectPlaying(viewer.page);
+    // One socket to the sfu: the one the page's <head> opened before its code loaded, which the player took over.
+    expect(await sfuSockets(viewer.page)).toBe(1);
+    expect(await viewer.page.evaluate((name) => (window as unknown as Record<string, unknown>)[name], SFU_PRECONNECT_GLOBAL)).toEqual({});
 
     // Video and audio, muted until a tap.
     const media = await viewer.page.evaluate(() => {

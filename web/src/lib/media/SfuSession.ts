@@ -1,6 +1,7 @@
 import type { PeerRole, RoomClosedReason, SignalingNotification } from '@mytaek1/contracts';
 import { Backoff } from './backoff.ts';
 import { outcomeOfClose, refused, type SessionOutcome } from './outcomes.ts';
+import type { SfuPreconnection } from './sfuPreconnect.ts';
 import { SignalingClosedError, SignalingConnection, SignalingRequestError, SignalingTimeoutError } from './SignalingConnection.ts';
 
 /** An admission token, as the edge API grants it (`POST /v1/shows/{id}/sfu-token`). */
@@ -58,6 +59,11 @@ export type SfuSessionOptions = {
   backoff?: Backoff;
   /** A connection that lasted this long resets the backoff: the next drop is retried quickly again. */
   stableAfterMs?: number;
+  /**
+   * The socket the page's script opened ahead to the signaling URL, if any (`takeSfuPreconnection`):
+   * the first connection adopts it when it was admitted with the same token.
+   */
+  takePreconnection?: (url: string) => SfuPreconnection | undefined;
 };
 
 /** How long to wait for the sfu's `reconnect` notification after a request was refused as `unavailable`. */
@@ -78,6 +84,8 @@ export function signalingUrl(sfuUrl: string, showId: string): string {
  */
 export class SfuSession {
   readonly #options: SfuSessionOptions;
+  /** Asked on the first connection only: a reconnection opens its own socket. */
+  #takePreconnection: SfuSessionOptions['takePreconnection'];
   readonly #url: string;
   readonly #backoff: Backoff;
   #state: SessionState = { kind: 'connecting' };
@@ -93,6 +101,7 @@ export class SfuSession {
 
   constructor(options: SfuSessionOptions) {
     this.#options = options;
+    this.#takePreconnection = options.takePreconnection;
     this.#url = signalingUrl(options.sfuUrl, options.showId);
     this.#backoff = options.backoff ?? new Backoff();
   }
@@ -177,7 +186,7 @@ export class SfuSession {
       if (role && grant.role !== role) return refused(role === 'publisher' ? 'not_publisher' : 'forbidden');
       if (this.#stopped) return { kind: 'retry', cause: 'stopped' };
 
-      connection = await SignalingConnection.open(this.#url);
+      connection = (await this.#adoptPreconnection(grant)) ?? (await SignalingConnection.open(this.#url));
       this.#connection = connection;
       const current = connection;
       const setupMedia = (admission: Admission) => {
@@ -231,6 +240,24 @@ export class SfuSession {
       media.teardown();
       connection?.close(1000, 'bye');
     }
+  }
+
+  /**
+   * The socket the page opened ahead, on the first connection only; undefined when there is none to
+   * use. Rejects like `SignalingConnection.open` when it closed already: it was this page's first
+   * connection, and the sfu's close code (a refused token, an ended show) is the outcome.
+   */
+  async #adoptPreconnection(grant: Grant): Promise<SignalingConnection | undefined> {
+    const preconnection = this.#takePreconnection?.(this.#url);
+    this.#takePreconnection = undefined;
+    if (!preconnection) return undefined;
+    const [first] = preconnection.requests;
+    if (first?.method !== 'authenticate' || first.data.token !== grant.token) {
+      // Admitted with another token than this session's: of no use to it.
+      preconnection.socket.close(1000, 'bye');
+      return undefined;
+    }
+    return SignalingConnection.adopt(preconnection);
   }
 
   #outcomeOfError(error: unknown, connection: SignalingConnection | undefined): SessionOutcome {

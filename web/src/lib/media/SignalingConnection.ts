@@ -4,9 +4,11 @@ import {
   type SignalingErrorCode,
   type SignalingMethod,
   type SignalingNotification,
+  type SignalingRequest,
   type SignalingRequestData,
   type SignalingResponseData,
 } from '@mytaek1/contracts';
+import { isSameRequest, type SfuPreconnection } from './sfuPreconnect.ts';
 
 /** A request the sfu answered with an error. */
 export class SignalingRequestError extends Error {
@@ -59,6 +61,10 @@ export class SignalingConnection {
   #nextId = 1;
   #closeInfo: SignalingClose | undefined;
   #resolveClosed!: (close: SignalingClose) => void;
+  /** On an adopted socket: frames held back until the first request, so that `onNotification` is set by then. */
+  #backlog: unknown[] | undefined;
+  /** On an adopted socket: the requests the page's script sent ahead, until the player makes them. */
+  readonly #sentAhead: { request: SignalingRequest; answer: Promise<unknown> }[] = [];
   /** Settles once, when the socket is gone (closed by either side, or broken). Never rejects. */
   readonly closed: Promise<SignalingClose>;
   /** Notifications, in the order the sfu sent them. Set it before the first request. */
@@ -66,29 +72,59 @@ export class SignalingConnection {
 
   /** Opens `url` (`ws(s)://host/ws?show=...`); rejects with SignalingClosedError when it cannot. */
   static open(url: string, { timeoutMs = OPEN_TIMEOUT_MS }: { timeoutMs?: number } = {}): Promise<SignalingConnection> {
-    const connection = new SignalingConnection(url);
+    return new SignalingConnection(new WebSocket(url)).#opened(timeoutMs);
+  }
+
+  /**
+   * Takes over the socket the page's script opened (sfuPreconnect.ts), with what the sfu sent on it
+   * so far. A request the script sent ahead is not sent again: `request()` with the same method and
+   * data answers with the sfu's answer to it, there already or still to come. Rejects, like `open`,
+   * with SignalingClosedError when the socket closed before it opened or was taken over (the sfu's
+   * close code says why: a refused token, an ended show).
+   */
+  static adopt(preconnection: SfuPreconnection, { timeoutMs = OPEN_TIMEOUT_MS }: { timeoutMs?: number } = {}): Promise<SignalingConnection> {
+    return new SignalingConnection(preconnection.socket, preconnection).#opened(timeoutMs);
+  }
+
+  private constructor(ws: WebSocket, preconnection?: SfuPreconnection) {
+    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+    this.#ws = ws;
+    if (preconnection) {
+      this.#backlog = [...preconnection.frames];
+      for (const request of preconnection.requests) {
+        const answer = this.#expect(request.id, request.method, REQUEST_TIMEOUT_MS);
+        // A request the player never makes after all must not fail unhandled.
+        answer.catch(() => {});
+        this.#sentAhead.push({ request, answer });
+        this.#nextId = Math.max(this.#nextId, request.id + 1);
+      }
+    }
+    this.#ws.addEventListener('message', (event) => this.#onMessage(event.data));
+    this.#ws.addEventListener('close', (event) => this.#finish({ code: event.code, reason: event.reason, byClient: false }));
+    // An error event is always followed by a close event, which carries what there is to know.
+    if (preconnection?.closed) this.#finish({ ...preconnection.closed, byClient: false });
+  }
+
+  /** Resolves once the socket is open (at once when it is); rejects when it closes first or takes too long. */
+  #opened(timeoutMs: number): Promise<SignalingConnection> {
     return new Promise((resolve, reject) => {
+      if (this.#ws.readyState === WebSocket.OPEN) {
+        resolve(this);
+        return;
+      }
       const timer = setTimeout(() => {
-        connection.close(4000, 'open_timeout');
+        this.close(4000, 'open_timeout');
         reject(new SignalingClosedError({ code: 1006, reason: 'open_timeout', byClient: true }));
       }, timeoutMs);
-      connection.#ws.addEventListener('open', () => {
+      this.#ws.addEventListener('open', () => {
         clearTimeout(timer);
-        resolve(connection);
+        resolve(this);
       });
-      void connection.closed.then((close) => {
+      void this.closed.then((close) => {
         clearTimeout(timer);
         reject(new SignalingClosedError(close));
       });
     });
-  }
-
-  private constructor(url: string) {
-    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
-    this.#ws = new WebSocket(url);
-    this.#ws.addEventListener('message', (event) => this.#onMessage(event.data));
-    this.#ws.addEventListener('close', (event) => this.#finish({ code: event.code, reason: event.reason, byClient: false }));
-    // An error event is always followed by a close event, which carries what there is to know.
   }
 
   get isOpen(): boolean {
@@ -105,18 +141,40 @@ export class SignalingConnection {
     const schemas = SignalingMethods[method];
     const checked = schemas.request.safeParse(data);
     if (!checked.success) return Promise.reject(new TypeError(`${method}: request data does not match the protocol: ${checked.error.message}`));
-    const id = this.#nextId++;
+    this.#releaseBacklog();
+    let answer = this.#claimSentAhead(method, checked.data);
+    if (!answer) {
+      const id = this.#nextId++;
+      answer = this.#expect(id, method, timeoutMs);
+      this.#ws.send(JSON.stringify({ type: 'request', id, method, data: checked.data }));
+    }
+    // TypeScript cannot tie the schema picked by a generic key to that key's type, hence the assertion.
+    return answer.then((data) => schemas.response.parse(data ?? {}) as SignalingResponseData<M>);
+  }
+
+  /** Waits for the answer to request `id`: its data, or the sfu's refusal, or a timeout. */
+  #expect(id: number, method: SignalingMethod, timeoutMs: number): Promise<unknown> {
     return new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
         reject(new SignalingTimeoutError(method, timeoutMs));
       }, timeoutMs);
       this.#pending.set(id, { method, resolve, reject, timer });
-      this.#ws.send(JSON.stringify({ type: 'request', id, method, data: checked.data }));
-    }).then(
-      // TypeScript cannot tie the schema picked by a generic key to that key's type, hence the assertion.
-      (answer) => schemas.response.parse(answer ?? {}) as SignalingResponseData<M>,
-    );
+    });
+  }
+
+  #claimSentAhead(method: SignalingMethod, data: unknown): Promise<unknown> | undefined {
+    const index = this.#sentAhead.findIndex(({ request }) => isSameRequest(request, method, data));
+    if (index < 0) return undefined;
+    const [claimed] = this.#sentAhead.splice(index, 1);
+    return claimed!.answer;
+  }
+
+  #releaseBacklog(): void {
+    const backlog = this.#backlog;
+    if (!backlog) return;
+    this.#backlog = undefined;
+    for (const raw of backlog) this.#onMessage(raw);
   }
 
   /** Closes the socket. `closed` settles at once: a dead network would make the close handshake wait. */
@@ -144,6 +202,10 @@ export class SignalingConnection {
   }
 
   #onMessage(raw: unknown): void {
+    if (this.#backlog) {
+      this.#backlog.push(raw);
+      return;
+    }
     if (this.#closeInfo || typeof raw !== 'string') return;
     let json: unknown;
     try {

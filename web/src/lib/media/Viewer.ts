@@ -3,6 +3,7 @@ import { DtlsParameters, RtpCapabilities, type MediaKind, type SignalingNotifica
 import { clientRtpCapabilities, clientRtpParameters } from './clientTypes.ts';
 import { BandwidthGovernor, chooseSpatialLayer, estimateSpatialLayer } from './layers.ts';
 import { PUBLISH_VIDEO_CONSTRAINTS } from './settings.ts';
+import type { SfuPreconnection } from './sfuPreconnect.ts';
 import { SfuSession, type Admission, type GrantProvider, type SessionMedia, type SessionState } from './SfuSession.ts';
 import { SignalingRequestError, type SignalingConnection } from './SignalingConnection.ts';
 import { watchTransport } from './transportWatch.ts';
@@ -51,6 +52,8 @@ export type ViewerOptions = {
   isShowEnded?: () => Promise<boolean>;
   /** How often receive statistics are read (layer display, bandwidth governor). */
   statsIntervalMs?: number;
+  /** The socket the page's script opened ahead with `viewerOpeningRequests` (sfuPreconnect.ts; see SfuSession). */
+  takePreconnection?: (url: string) => SfuPreconnection | undefined;
 };
 
 type ConsumerEntry = {
@@ -100,6 +103,7 @@ export class Viewer implements SessionMedia {
       sfuUrl: options.sfuUrl,
       showId: options.showId,
       getGrant: options.getGrant,
+      takePreconnection: options.takePreconnection,
       media: this,
       onState: (state) => this.#onSessionState(state),
     });
@@ -135,7 +139,8 @@ export class Viewer implements SessionMedia {
   async setup(connection: SignalingConnection, _admission: Admission): Promise<void> {
     this.#connection = connection;
     // Everything that does not wait on something else goes at once: a shopper opening the page
-    // waits for the slowest of these, not for their sum.
+    // waits for the slowest of these, not for their sum. The two requests are those of
+    // `viewerOpeningRequests`: on a socket the page opened ahead, their answers are usually here already.
     const [{ rtpCapabilities }, device, created] = await Promise.all([
       connection.request('getRouterRtpCapabilities', {}),
       Device.factory(),
