@@ -9,10 +9,12 @@
  *
  * Runs in a private network namespace (WebRTC over 127.0.0.1): outside one it re-runs itself inside.
  * A second series starts where shoppers usually do, on the home page, and taps the live show's card:
- * in-app navigation, measured from the tap.
+ * in-app navigation, measured from the tap. A third opens the page directly again, but with the web
+ * server and the sfu a network round trip away (RTT_MS, through a delaying TCP proxy: HTTP and the
+ * signaling WebSocket are delayed, WebRTC media is not), as a shopper's phone is from a data centre.
  *
  * Writes bench/results/first-frame.json and prints a table. Options (environment): VISITS (20),
- * VISITS_FROM_HOME (10).
+ * VISITS_FROM_HOME (10), VISITS_OVER_NETWORK (10), RTT_MS (60).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,6 +27,7 @@ import { launchChromium, type RunningProcess } from '@mytaek1/test-support';
 import type { Browser } from 'playwright-core';
 import { assertMediaEnvironment, startSfuProcess, type SfuProcess } from '../sfu/src/testing/sfuProcess.ts';
 import { buildWebIfStale, startWebServer } from '../web/src/testing/e2e-stack.ts';
+import { DelayProxy } from './lib/DelayProxy.ts';
 import { inNetworkNamespace } from './lib/networkNamespace.ts';
 
 const repoRoot = join(import.meta.dirname, '..');
@@ -44,6 +47,8 @@ interface Visit {
 async function main(): Promise<void> {
   const VISITS = Number(process.env.VISITS ?? 20);
   const VISITS_FROM_HOME = Number(process.env.VISITS_FROM_HOME ?? 10);
+  const VISITS_OVER_NETWORK = Number(process.env.VISITS_OVER_NETWORK ?? 10);
+  const RTT_MS = Number(process.env.RTT_MS ?? 60);
   const startedAt = performance.now();
   const loadAtStart = loadavg()[0]!;
   assertMediaEnvironment();
@@ -54,6 +59,8 @@ async function main(): Promise<void> {
   let edgeApi: Awaited<ReturnType<typeof startEdgeApi>> | undefined;
   let sfu: SfuProcess | undefined;
   let web: RunningProcess | undefined;
+  let farWeb: RunningProcess | undefined;
+  const proxies: DelayProxy[] = [];
   let browser: Browser | undefined;
   try {
     edgeApi = await startEdgeApi(loadNodeConfig({ DATA_DIR: dataDir, EDGE_API_PORT: '0', TOKEN_SECRET: tokenSecret }));
@@ -117,12 +124,12 @@ async function main(): Promise<void> {
       watch();
     };
 
-    const visits: Visit[] = [];
-    for (let i = 0; i < VISITS; i++) {
-      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    /** One first visit to the show page at `pageUrl` by a fresh browser context. */
+    const visitShowPage = async (pageUrl: string): Promise<Visit> => {
+      const context = await browser!.newContext({ viewport: { width: 1280, height: 900 } });
       await context.addInitScript(instrumentPage);
       const page = await context.newPage();
-      await page.goto(`${webUrl}/shows/${show.id}`, { waitUntil: 'commit' });
+      await page.goto(pageUrl, { waitUntil: 'commit' });
       try {
         await page.waitForFunction(() => (window as unknown as { __firstFrameAt?: number }).__firstFrameAt !== undefined, undefined, { timeout: 15_000, polling: 20 });
       } catch (error) {
@@ -144,9 +151,15 @@ async function main(): Promise<void> {
           },
         };
       });
+      await context.close();
+      return visit;
+    };
+
+    const visits: Visit[] = [];
+    for (let i = 0; i < VISITS; i++) {
+      const visit = await visitShowPage(`${webUrl}/shows/${show.id}`);
       visits.push(visit);
       process.stderr.write(`first-frame: visit ${i + 1}: ${JSON.stringify(visit)}\n`);
-      await context.close();
     }
 
     // The usual way in: a shopper on the home page taps the live show's card, and the app navigates
@@ -167,6 +180,22 @@ async function main(): Promise<void> {
       fromHome.push(ms);
       process.stderr.write(`first-frame: from the home page, visit ${i + 1}: ${ms} ms from the tap\n`);
       await context.close();
+    }
+
+    // A shopper a network round trip away: the page and the sfu's signaling behind delaying proxies.
+    const farVisits: Visit[] = [];
+    if (VISITS_OVER_NETWORK > 0) {
+      const farSfu = await DelayProxy.create(sfu.wsUrl, RTT_MS / 2);
+      proxies.push(farSfu);
+      const started = await startWebServer(edgeApi.url, { SFU_PUBLIC_URL: farSfu.url });
+      farWeb = started.process;
+      const farPages = await DelayProxy.create(started.url, RTT_MS / 2);
+      proxies.push(farPages);
+      for (let i = 0; i < VISITS_OVER_NETWORK; i++) {
+        const visit = await visitShowPage(`${farPages.url}/shows/${show.id}`);
+        farVisits.push(visit);
+        process.stderr.write(`first-frame: ${RTT_MS} ms away, visit ${i + 1}: ${JSON.stringify(visit)}\n`);
+      }
     }
 
     const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
@@ -191,6 +220,14 @@ async function main(): Promise<void> {
         p95_ms: pct(fromHome, 95),
         max_ms: fromHome.length ? Math.max(...fromHome) : 0,
       },
+      over_network: {
+        method: `as the first series, with the web server and the sfu's signaling ${RTT_MS} ms of round trip away (delaying TCP proxies; WebRTC media is not delayed)`,
+        rtt_ms: RTT_MS,
+        samples: farVisits.length,
+        p50_ms: pct(farVisits.map((v) => v.first_frame_ms), 50),
+        p95_ms: pct(farVisits.map((v) => v.first_frame_ms), 95),
+        visits: farVisits,
+      },
       visits,
       load_average: { start: Math.round(loadAtStart * 10) / 10, end: Math.round(loadavg()[0]! * 10) / 10 },
       duration_s: Math.round((performance.now() - startedAt) / 1000),
@@ -201,10 +238,13 @@ async function main(): Promise<void> {
     console.log('opening the live show page → first video frame (fresh browser each visit)');
     console.log(`samples ${result.samples}   p50 ${result.first_frame_p50_ms} ms   p95 ${result.first_frame_p95_ms} ms   max ${result.first_frame_max_ms} ms   (page ready p50 ${result.dom_content_loaded_p50_ms} ms)`);
     console.log(`tapping the show on the home page → first video frame: samples ${fromHome.length}   p50 ${result.from_home_page.p50_ms} ms   p95 ${result.from_home_page.p95_ms} ms   max ${result.from_home_page.max_ms} ms`);
+    if (farVisits.length) console.log(`opening it ${RTT_MS} ms of round trip away → first video frame: samples ${farVisits.length}   p50 ${result.over_network.p50_ms} ms   p95 ${result.over_network.p95_ms} ms`);
     console.log(`goal: first frame within 1 s of opening the page (p95): ${result.goal_first_frame_within_1000_ms ? 'met' : 'NOT met'}`);
     console.log(`results in bench/results/first-frame.json (${result.duration_s} s)`);
   } finally {
     await browser?.close();
+    for (const proxy of proxies) await proxy.close();
+    await farWeb?.stop();
     await web?.stop();
     await sfu?.stop();
     await edgeApi?.close();
