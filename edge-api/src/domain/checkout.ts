@@ -277,6 +277,7 @@ export class Checkout {
     const order = await this.#owned(orderId, (o) => o.sellerId === sellerId);
     const fulfilled = await this.#deps.orders.transition(order.id, 'paid', 'fulfilled', this.#deps.now());
     if (!fulfilled) throw new DomainError('conflict', `an order that is ${order.status} cannot be fulfilled`);
+    await this.#publishOrder(fulfilled);
     return fulfilled;
   }
 
@@ -287,6 +288,7 @@ export class Checkout {
     await this.#deps.payments.refund(order.paymentIntentId!);
     const refunded = await this.#deps.orders.transition(order.id, order.status, 'refunded', this.#deps.now());
     if (!refunded) throw new DomainError('conflict', 'the order changed meanwhile');
+    await this.#publishOrder(refunded);
     await this.#afterRelease(refunded);
     return refunded;
   }
@@ -316,8 +318,13 @@ export class Checkout {
 
   async #markPaid(order: OrderRecord): Promise<OrderRecord | null> {
     const paid = await this.#deps.orders.transition(order.id, 'pending', 'paid', this.#deps.now());
-    if (paid) await this.#deps.events.publish(paid.showId, { type: 'order', orderId: paid.id, productId: paid.productId, quantity: paid.quantity, status: 'paid' });
+    if (paid) await this.#publishOrder(paid);
     return paid;
+  }
+
+  /** The seller's order feed hears of an order once it is paid, and of what happens to it after. */
+  async #publishOrder(order: OrderRecord): Promise<void> {
+    await this.#deps.events.publish(order.showId, { type: 'order', orderId: order.id, productId: order.productId, quantity: order.quantity, status: order.status });
   }
 
   async #cancel(order: OrderRecord, from: OrderStatus): Promise<OrderRecord | null> {

@@ -202,6 +202,9 @@ describe.each(BACKENDS)('orders after checkout on %s: every transition of the st
     const intent = await stage.t.database.db.selectFrom('sandbox_payment_intents').selectAll().where('id', '=', result.payment.intentId).executeTakeFirstOrThrow();
     expect(Number(intent.amount_refunded)).toBe(5000);
     expect((await post(`/v1/orders/${result.order.id}/refund`, stage.seller.headers)).status).toBe(409);
+    // The seller's order feed heard of each step once.
+    const steps = stage.events.filter((event) => event.type === 'order' && event.orderId === result.order.id).map((event) => (event.type === 'order' ? event.status : ''));
+    expect(steps).toEqual(['paid', 'fulfilled', 'refunded']);
   });
 
   it('paid → refunded directly; cancelled and refunded are final', async () => {
