@@ -38,7 +38,7 @@ afterAll(async () => {
 });
 
 describe('the realtime room on the show page', () => {
-  it('lets two shoppers see each other’s chat and hearts, and the stock tick down when one buys, without a reload', async () => {
+  it('lets two shoppers see each other’s chat and hearts and the stock tick down when one buys, and the seller the order come in, without a reload', async () => {
     const ana = await openShow(await shopperContext('Ana'));
     const ben = await openShow(await shopperContext('Ben'));
     // Once in the room, Ana's pins come from it: the page stops polling the pins route.
@@ -65,6 +65,11 @@ describe('the realtime room on the show page', () => {
     // Her own taps are not floated twice on her own screen.
     expect(await ana.locator('.room-bar').getAttribute('data-hearts-from-others')).toBe('0');
 
+    // The seller watches the orders come in on the broadcast page.
+    const seller = await sellerPage();
+    const orders = seller.getByRole('log', { name: 'Orders, newest first' });
+    expect(await seller.locator('.orders .summary').innerText()).toBe('No paid orders yet');
+
     // Ben buys one: Ana's card ticks down from the room's stock event.
     const anaCard = productCard(ana, scarce);
     expect(await anaCard.locator('.stock').innerText()).toBe('3 left');
@@ -74,6 +79,14 @@ describe('the realtime room on the show page', () => {
     await ben.waitForURL(/\/orders\/[0-9a-f-]{36}\?from=checkout$/);
     await expect.poll(() => anaCard.locator('.stock').innerText()).toBe('2 left');
     expect(polls).toEqual([]);
+    // …and the seller's feed lists it, paid, with what it came to, without a reload.
+    await expect.poll(() => seller.locator('.orders .summary').innerText()).toBe('1 paid order · $39.00');
+    const order = orders.locator('li').first();
+    expect(await order.getAttribute('data-status')).toBe('paid');
+    expect(await order.locator('.what').innerText()).toBe('1 × Silk scarf, teal');
+    expect(await order.locator('.total').innerText()).toBe('$39.00');
+    expect(await order.locator('.status').innerText()).toBe('Paid');
+    await seller.context().close();
     // Ben left for his order page: the room counts one viewer again.
     await expect.poll(() => ana.locator('.room-bar .viewer-count').innerText(), VIEWERS_POLL).toBe('1');
     expect(pageErrors).toEqual([]);

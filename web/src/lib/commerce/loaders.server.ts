@@ -44,6 +44,20 @@ export async function loadProducts(api: ApiClient, ids: string[]): Promise<Recor
   return Object.fromEntries(entries.filter((entry) => entry !== null));
 }
 
+/**
+ * A show's orders as its seller sees them (the API's order feed), newest first, or null when they
+ * cannot be had right now: the broadcast page still renders, and its room brings the next ones.
+ */
+export async function loadShowOrders(api: ApiClient, showId: string): Promise<Order[] | null> {
+  try {
+    const response = await api.v1.shows[':id'].orders.$get({ param: { id: showId }, query: {} });
+    return response.status === 200 ? (await response.json()).orders : null;
+  } catch (cause) {
+    console.error(`web: GET /v1/shows/${showId}/orders failed:`, cause);
+    return null;
+  }
+}
+
 /** The signed-in buyer's orders, newest first; a signed-out visitor is sent to sign in and come back. */
 export async function loadMyOrders(api: ApiClient, here: URL): Promise<Order[]> {
   const response = await reachEdgeApi(() => api.v1.orders.$get({ query: {} }));

@@ -268,6 +268,34 @@ describe('RoomConnection', () => {
     stop();
   });
 
+  it('gives the seller each paid order as it is paid, and a shopper none', async () => {
+    const { showId, productId, seller } = await stageShow(5);
+    const buyer = await signUp('shopper', 'Buyer');
+    const { room: sellerRoom } = enter(showId, seller.token);
+    const { room: shopperRoom, tap: shopperTap } = enter(showId, buyer.token);
+    await until(sellerRoom, inRoom, 'the seller in the room');
+    await until(shopperRoom, inRoom, 'the shopper in the room');
+
+    const checkout = await api('POST', '/v1/checkout', { showId, productId, quantity: 2 }, buyer.token, { 'idempotency-key': crypto.randomUUID() });
+    const order = checkout.order as { id: string };
+    const payment = checkout.payment as { intentId: string; clientSecret: string };
+    // Not paid yet: not an order in the seller's feed.
+    await until(shopperRoom, (s) => s.pins[0]?.stock === 3, 'stock 3');
+    expect(sellerRoom.state.orders).toEqual([]);
+    await api('POST', `/v1/sandbox/payment-intents/${payment.intentId}/confirm`, { clientSecret: payment.clientSecret, cardNumber: '4242 4242 4242 4242' });
+    const paid = await until(sellerRoom, (s) => s.orders.length === 1, 'the paid order in the seller’s feed');
+    expect(paid.orders[0]).toMatchObject({ orderId: order.id, productId, quantity: 2, status: 'paid' });
+    expect(paid.orders[0]!.receivedAt).toBeGreaterThan(0);
+
+    // The seller refunds it: the same entry changes status, in place.
+    await api('POST', `/v1/orders/${order.id}/refund`, undefined, seller.token);
+    const refunded = await until(sellerRoom, (s) => s.orders[0]?.status === 'refunded', 'the refund');
+    expect(refunded.orders).toHaveLength(1);
+    await until(shopperRoom, (s) => s.pins[0]?.stock === 5, 'the refunded units back on sale');
+    expect(shopperRoom.state.orders).toEqual([]);
+    expect(shopperTap.frames.filter((frame) => frame.type === 'order')).toEqual([]);
+  });
+
   it('resumes after a dropped connection from where it was, with nothing missed and nothing twice', async () => {
     const { showId } = await stageShow();
     const ana = await signUp('shopper', 'Ana');

@@ -7,6 +7,7 @@ import {
   type RoomClientMessage,
   RoomCloseCode,
   type RoomErrorCode,
+  type RoomEventOf,
   RoomModeration,
   type RoomRole,
   RoomServerEvent,
@@ -49,9 +50,18 @@ export interface RoomState {
   showStatus: ShowStatus | null;
   /** Moderators only: the latest entries of the moderation log, oldest first. */
   moderation: readonly ModerationEntry[];
+  /**
+   * Moderators only: the orders paid for the show's products since this connection joined, oldest
+   * first. The room replays what a dropped connection missed; a snapshot does not carry them, so
+   * they are kept across one.
+   */
+  orders: readonly RoomOrder[];
   /** When (epoch ms) the mute a moderator imposed on this user lapses; null when not muted. */
   mutedUntil: number | null;
 }
+
+/** An order in the seller's feed: the room's `order` event, and when this connection heard of it. */
+export type RoomOrder = Omit<RoomEventOf<'order'>, 'type' | 'seq'> & { receivedAt: number };
 
 /** An error the room sent, or one this side found before sending (`not_connected`). */
 export interface RoomProblem {
@@ -92,6 +102,7 @@ export interface RoomConnectionOptions {
 const DEFAULT_CHAT_LIMIT = 200;
 const DEFAULT_JOIN_TIMEOUT_MS = 15_000;
 const MODERATION_KEPT = 50;
+const ORDERS_KEPT = 100;
 /** Own hearts older than this are no longer expected back in a `hearts` event. */
 const OWN_HEARTS_TTL_MS = 2_000;
 const OPEN = 1;
@@ -130,6 +141,7 @@ export class RoomConnection {
     hearts: 0,
     showStatus: null,
     moderation: [],
+    orders: [],
     mutedUntil: null,
   };
   readonly #subscribers = new Set<Listener<RoomState>>();
@@ -447,9 +459,15 @@ export class RoomConnection {
         this.#update({ showStatus: event.status, you });
         return this.#emit('status', event.status);
       }
-      case 'order':
-        // The seller's order feed: not shown by this client yet.
-        return;
+      case 'order': {
+        const { type: _type, seq: _seq, ...order } = event;
+        // An order whose status changes again (refunded, fulfilled) stays where it first appeared.
+        const known = state.orders.some((entry) => entry.orderId === order.orderId);
+        const orders = known
+          ? state.orders.map((entry) => (entry.orderId === order.orderId ? { ...entry, ...order } : entry))
+          : [...state.orders, { ...order, receivedAt: this.#now() }].slice(-ORDERS_KEPT);
+        return this.#update({ orders });
+      }
       default:
         return assertNever(event);
     }

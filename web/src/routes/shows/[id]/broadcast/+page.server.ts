@@ -1,6 +1,7 @@
 import { error } from '@sveltejs/kit';
 import { EDGE_API_URL, REALTIME_PUBLIC_URL } from '$app/env/private';
 import { reachEdgeApi } from '../../../../lib/api.ts';
+import { loadProducts, loadShowOrders } from '../../../../lib/commerce/loaders.server.ts';
 import { sfuPublicUrl } from '../../../../lib/media/sfuUrl.ts';
 import { realtimePublicUrl } from '../../../../lib/realtime/roomUrl.ts';
 import type { PageServerLoad } from './$types';
@@ -20,5 +21,15 @@ export const load: PageServerLoad = async ({ locals, params, url }) => {
   const show = await showResponse.json();
   const me = meResponse.status === 200 ? await meResponse.json() : null;
   if (me && me.id !== show.sellerId) error(403, 'Only this show’s seller can broadcast it.');
-  return { show, signedIn: me !== null, sfuUrl: sfuPublicUrl(process.env.SFU_PUBLIC_URL, url), roomUrl: realtimePublicUrl(REALTIME_PUBLIC_URL, EDGE_API_URL, url) };
+  // The seller's order feed so far; the room announces the next ones.
+  const orders = me ? await loadShowOrders(locals.api, show.id) : null;
+  const ordered = orders ? await loadProducts(locals.api, orders.map((order) => order.productId)) : {};
+  return {
+    show,
+    signedIn: me !== null,
+    sfuUrl: sfuPublicUrl(process.env.SFU_PUBLIC_URL, url),
+    roomUrl: realtimePublicUrl(REALTIME_PUBLIC_URL, EDGE_API_URL, url),
+    orders,
+    productTitles: Object.fromEntries(Object.entries(ordered).map(([id, product]) => [id, product.title])),
+  };
 };
