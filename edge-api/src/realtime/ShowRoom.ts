@@ -556,6 +556,12 @@ export class ShowRoom {
         }
         break;
       }
+      case 'unban': {
+        if (!this.#bans.delete(action.userId)) return this.#sendError(member, 'not_banned', 'that user is not banned from this room');
+        this.#store.saveMeta('bans', [...this.#bans]);
+        entry.userId = action.userId;
+        break;
+      }
     }
     this.#moderation.push(entry);
     if (this.#moderation.length > MODERATION_IN_SNAPSHOT) this.#moderation.shift();

@@ -357,17 +357,29 @@ export function roomProtocolSuite(name: string, harness: () => RoomHarness) {
       host.send({ type: 'moderation', action: 'ban', userId: seller.id });
       await host.waitFor('error', (e) => e.code === 'forbidden');
 
+      // A viewer cannot lift a ban; the seller can, once: the user may then join and chat again.
+      viewer.send({ type: 'moderation', action: 'unban', userId: trollId });
+      await viewer.waitFor('error', (e) => e.code === 'forbidden' && viewer.of('error').length === 2);
+      host.send({ type: 'moderation', action: 'unban', userId: trollId });
+      await host.waitFor('moderation', (e) => e.entry.action === 'unban');
+      const back = await join(await mint(showId, { sub: trollId, name: 'Troll' }));
+      back.chat('sorry');
+      await viewer.waitFor('chat', (e) => e.message.text === 'sorry');
+      host.send({ type: 'moderation', action: 'unban', userId: trollId });
+      await host.waitFor('error', (e) => e.code === 'not_banned');
+
       const log = host.of('moderation').map((e) => e.entry);
       expect(log.map((e) => [e.action, e.messageId ?? e.userId, e.by, e.byName])).toEqual([
         ['delete', spam.id, seller.id, 'Studio'],
         ['mute', trollId, seller.id, 'Studio'],
         ['ban', trollId, seller.id, 'Studio'],
+        ['unban', trollId, seller.id, 'Studio'],
       ]);
       for (const entry of log) expect(Date.parse(entry.at)).toBeGreaterThan(Date.now() - 60_000);
       expect(viewer.of('moderation')).toEqual([]);
       const hostAgain = await join(await apiToken(showId, seller.headers));
-      expect(hostAgain.of('snapshot')[0]!.moderation!.map((e) => e.action)).toEqual(['delete', 'mute', 'ban']);
-      for (const c of [host, viewer, late, hostAgain]) c.close();
+      expect(hostAgain.of('snapshot')[0]!.moderation!.map((e) => e.action)).toEqual(['delete', 'mute', 'ban', 'unban']);
+      for (const c of [host, viewer, late, hostAgain, back]) c.close();
     }, 20_000);
 
     it('announces the stock after a real checkout to everyone, and the paid order to the seller alone', async () => {

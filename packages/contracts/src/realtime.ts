@@ -92,11 +92,12 @@ export const RoomHeart = z.object({
 });
 export type RoomHeart = z.input<typeof RoomHeart>;
 
-/** A moderator's action: delete a message for everyone, mute a user for a while, ban a user from the room. */
+/** A moderator's action: delete a message for everyone, mute a user for a while, ban a user from the room (and let them back). */
 export const RoomModeration = z.discriminatedUnion('action', [
   z.object({ type: z.literal('moderation'), action: z.literal('delete'), messageId: z.string().min(1).max(64) }),
   z.object({ type: z.literal('moderation'), action: z.literal('mute'), userId: z.string().min(1).max(64), seconds: z.int().min(1).max(REALTIME_LIMITS.maxMuteSeconds) }),
   z.object({ type: z.literal('moderation'), action: z.literal('ban'), userId: z.string().min(1).max(64) }),
+  z.object({ type: z.literal('moderation'), action: z.literal('unban'), userId: z.string().min(1).max(64) }),
 ]);
 export type RoomModeration = z.infer<typeof RoomModeration>;
 
@@ -129,7 +130,7 @@ export const ModerationEntry = z.object({
   at: Instant,
   by: z.string(),
   byName: z.string(),
-  action: z.enum(['delete', 'mute', 'ban']),
+  action: z.enum(['delete', 'mute', 'ban', 'unban']),
   messageId: z.string().optional(),
   userId: z.string().optional(),
   seconds: z.int().optional(),
@@ -156,6 +157,8 @@ export const RoomErrorCode = z.enum([
   'chat_empty',
   'show_ended',
   'message_not_found',
+  /** An unban for a user who is not banned. */
+  'not_banned',
   'slow_consumer',
 ]);
 export type RoomErrorCode = z.infer<typeof RoomErrorCode>;
