@@ -101,7 +101,7 @@ describe('the realtime room on the show page', () => {
     expect(pageErrors).toEqual([]);
   });
 
-  it('lets the seller delete a message, mute and ban from the broadcast page, and the shopper is told clearly', async () => {
+  it('lets the seller delete a message, mute, ban and let back in from the broadcast page, and the shopper is told clearly', async () => {
     const seller = await sellerPage();
     const ana = await openShow(await shopperContext('Ana M'));
     const panel = seller.getByRole('region', { name: 'Chat and moderation' });
@@ -122,10 +122,19 @@ describe('the realtime room on the show page', () => {
     await say(ben, 'spam spam spam');
     await moderate(seller, 'spam spam spam', 'Ban Ben B');
     await expect.poll(() => ben.locator('.composer [role="alert"]').innerText()).toBe('A moderator removed you from this chat.');
-    await expect.poll(() => panel.locator('.log li').first().innerText()).toMatch(/Mina’s Closet banned Ben B$/);
+    await expect.poll(() => panel.locator('.log li').first().innerText()).toMatch(/Mina’s Closet banned Ben B\s+Let Ben B back in$/);
     // The banned shopper's earlier message stays (a ban is not a delete), and a reload does not let him back in.
     await ben.reload();
     await expect.poll(() => ben.locator('.composer [role="alert"]').innerText()).toBe('A moderator removed you from this chat.');
+
+    // The seller changes her mind: Ben is let back in, and after a reload he chats again.
+    await panel.getByRole('button', { name: 'Let Ben B back in' }).click();
+    await expect.poll(() => panel.locator('.log li').first().innerText()).toMatch(/Mina’s Closet let Ben B back in$/);
+    expect(await panel.getByRole('button', { name: /back in$/ }).count()).toBe(0);
+    await ben.reload();
+    await ben.locator('section.chat input:enabled').waitFor();
+    await say(ben, 'sorry about that');
+    await chatMessage(ana, 'sorry about that').waitFor();
     expect(pageErrors).toEqual([]);
   });
 

@@ -238,9 +238,14 @@ export class RoomConnection {
     return this.#moderate({ type: 'moderation', action: 'mute', userId, seconds });
   }
 
-  /** Moderators: remove a user from this show's room for good. */
+  /** Moderators: remove a user from this show's room, until a moderator lets them back (`unban`). */
   ban(userId: string): boolean {
     return this.#moderate({ type: 'moderation', action: 'ban', userId });
+  }
+
+  /** Moderators: let a banned user back into the room. */
+  unban(userId: string): boolean {
+    return this.#moderate({ type: 'moderation', action: 'unban', userId });
   }
 
   /** Leaves the room and stops reconnecting. Idempotent. */

@@ -26,6 +26,7 @@ describe('chat display', () => {
     const base = { at: '2026-01-01T10:00:00.000Z', by: 's', byName: 'Studio Sol' };
     expect(describeModeration({ ...base, action: 'mute', userId: 'u1', seconds: 600 }, nameOf)).toBe('Studio Sol muted Ana for 10 minutes');
     expect(describeModeration({ ...base, action: 'ban', userId: 'u2' }, nameOf)).toBe('Studio Sol banned a viewer');
+    expect(describeModeration({ ...base, action: 'unban', userId: 'u1' }, nameOf)).toBe('Studio Sol let Ana back in');
     expect(describeModeration({ ...base, action: 'delete', messageId: 'm1' }, nameOf, (id) => (id === 'm1' ? 'Ana' : undefined))).toBe('Studio Sol deleted a message by Ana');
   });
 

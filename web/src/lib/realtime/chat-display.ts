@@ -48,6 +48,8 @@ export function problemMessage(problem: RoomProblem): string {
       return 'Not connected to the chat right now. Reconnecting…';
     case 'message_not_found':
       return 'That message was already deleted.';
+    case 'not_banned':
+      return 'That viewer is not banned (any more).';
     case 'forbidden':
       return `Not allowed: ${problem.message}.`;
     default:
@@ -75,6 +77,8 @@ export function describeModeration(entry: ModerationEntry, nameOf: (userId: stri
       return `${entry.byName} muted ${who(entry.userId)}${entry.seconds ? ` for ${formatDuration(entry.seconds * 1000)}` : ''}`;
     case 'ban':
       return `${entry.byName} banned ${who(entry.userId)}`;
+    case 'unban':
+      return `${entry.byName} let ${who(entry.userId)} back in`;
   }
 }
 
