@@ -94,21 +94,22 @@ describe('plain-RTP egress', () => {
     const egress = await openEgress(showId, { video: ports.video.port, audio: ports.audio.port });
     expect(egress.showId).toBe(showId);
     expect(egress.video.mimeType).toBe('video/VP8');
-    expect(egress.audio.mimeType).toBe('audio/opus');
+    expect(egress.audio?.mimeType).toBe('audio/opus');
+    const audioSsrc = egress.audio!.ssrc;
     expect(egress.sdp).toContain(`m=video ${ports.video.port} RTP/AVP ${egress.video.payloadType}`);
     expect(egress.sdp).toContain(`a=rtcp:${ports.video.port + 1}`);
-    expect(egress.sdp).toContain(`a=rtpmap:${egress.audio.payloadType} opus/48000/2`);
+    expect(egress.sdp).toContain(`a=rtpmap:${egress.audio!.payloadType} opus/48000/2`);
     expect(sfu.server.egress.egresses.get(egress.egressId)).toEqual(expect.objectContaining({ showId }));
 
     // Paused: FFmpeg may not be listening yet.
     await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(ports.video.count(egress.video.ssrc) + ports.audio.count(egress.audio.ssrc)).toBe(0);
+    expect(ports.video.count(egress.video.ssrc) + ports.audio.count(audioSsrc)).toBe(0);
 
     expect((await call('POST', plainEgressResumePath(showId, egress.egressId))).status).toBe(204);
     const video = await ports.video.waitForPackets(egress.video.ssrc, 30, 10_000);
-    const audio = await ports.audio.waitForPackets(egress.audio.ssrc, 20, 10_000);
+    const audio = await ports.audio.waitForPackets(audioSsrc, 20, 10_000);
     expect(new Set(video.map((header) => header.payloadType))).toEqual(new Set([egress.video.payloadType]));
-    expect(new Set(audio.map((header) => header.payloadType))).toEqual(new Set([egress.audio.payloadType]));
+    expect(new Set(audio.map((header) => header.payloadType))).toEqual(new Set([egress.audio!.payloadType]));
 
     expect((await call('DELETE', plainEgressItemPath(showId, egress.egressId))).status).toBe(204);
     expect(sfu.server.egress.egresses.size).toBe(0);
@@ -158,7 +159,30 @@ describe('plain-RTP egress', () => {
     expect(sfu.server.egress.egresses.has(other.egressId)).toBe(false);
   });
 
-  it('refuses strangers, bad requests, and shows without both kinds of media, changing nothing', async () => {
+  it('sends the video alone for a show without audio (a seller on camera without a microphone)', async () => {
+    const showId = newId();
+    const room = await sfu.server.rooms.getOrCreate(showId);
+    const release = room.retain();
+    const video = await startFfmpegVp8Producer(room.originRouter, { seconds: 30 });
+    room.addExternalProducer(video.producer, 'ffmpeg-video');
+    cleanups.push(async () => {
+      await video.stop();
+      video.transport.close();
+      release();
+    });
+    const ports = await sinks();
+    const egress = await openEgress(showId, { video: ports.video.port, audio: ports.audio.port });
+    expect(egress.audio).toBeUndefined();
+    expect(egress.sdp).toContain(`m=video ${ports.video.port} RTP/AVP ${egress.video.payloadType}`);
+    expect(egress.sdp).not.toContain('m=audio');
+    let audioPackets = 0;
+    ports.audio.socket.on('message', () => audioPackets++);
+    expect((await call('POST', plainEgressResumePath(showId, egress.egressId))).status).toBe(204);
+    await ports.video.waitForPackets(egress.video.ssrc, 30, 10_000);
+    expect(audioPackets).toBe(0);
+  });
+
+  it('refuses strangers, bad requests, and shows without video, changing nothing', async () => {
     const { showId } = await liveShow();
     const body = { ip: '127.0.0.1', video: { port: 50_000 }, audio: { port: 50_002 } };
     expect((await call('POST', plainEgressPath(showId), body, 'not-the-secret-but-long-enough-to-look-real')).status).toBe(401);

@@ -32,7 +32,7 @@ const MAX_REQUEST_BYTES = 4 * 1024;
 
 /**
  * The sfu's end of plain-RTP egress (see plain-rtp.ts in contracts): the transcoder asks for a show's
- * media on two UDP ports of its own, for FFmpeg's RTP demuxer. Per request, one PlainTransport per kind
+ * media on two UDP ports of its own, for FFmpeg's RTP demuxer (video alone when the show has no audio). Per request, one PlainTransport per kind
  * (RTP and RTCP on separate ports, as FFmpeg expects) connected to those ports, and a consumer of the
  * show's newest producer of that kind, at the top simulcast layer, paused until `/resume` (FFmpeg must
  * be listening first, or the first keyframe is lost). The egress ends on DELETE, when a producer it
@@ -127,24 +127,26 @@ export class PlainEgressServer {
     }
     const room = this.#rooms.get(showId);
     const video = room && newestProducer(room, 'video');
-    const audio = room && newestProducer(room, 'audio');
-    if (!room || room.closed || !video || !audio) {
-      sendProblem(response, 409, 'The show has no audio and video to egress yet', PLAIN_EGRESS_NOT_READY, { 'retry-after': '1' });
+    if (!room || room.closed || !video) {
+      sendProblem(response, 409, 'The show has no video to egress yet', PLAIN_EGRESS_NOT_READY, { 'retry-after': '1' });
       return;
     }
-    const egress = await this.#create(room, parsed, { video, audio });
-    const [videoLeg, audioLeg] = egress.legs;
+    // A seller on camera without a microphone still gets HLS and a replay: the transcoder adds silence.
+    const audio = newestProducer(room, 'audio');
+    const egress = await this.#create(room, parsed, { video, ...(audio ? { audio } : {}) });
+    const videoLeg = egress.legs.find((leg) => leg.kind === 'video')!;
+    const audioLeg = egress.legs.find((leg) => leg.kind === 'audio');
     const body200: PlainEgressResponse = {
       egressId: egress.id,
       showId,
       sdp: egressSdp(parsed.ip, egress.legs),
-      video: legSummary(videoLeg!),
-      audio: legSummary(audioLeg!),
+      video: legSummary(videoLeg),
+      ...(audioLeg ? { audio: legSummary(audioLeg) } : {}),
     };
     sendJson(response, 201, body200);
   }
 
-  async #create(room: Room, target: PlainEgressRequest, producers: Record<MediaKind, mediasoupTypes.Producer>): Promise<Egress> {
+  async #create(room: Room, target: PlainEgressRequest, producers: { video: mediasoupTypes.Producer; audio?: mediasoupTypes.Producer }): Promise<Egress> {
     const router = room.originRouter;
     const rtpCapabilities = egressCapabilities(router.rtpCapabilities);
     const id = randomUUID();
@@ -165,6 +167,8 @@ export class PlainEgressServer {
     };
     try {
       for (const kind of ['video', 'audio'] as const) {
+        const producer = producers[kind];
+        if (!producer) continue;
         const port = target[kind].port;
         const transport = await router.createPlainTransport({
           listenInfo: { protocol: 'udp', ip: this.#listen.ip, portRange: this.#listen.portRange },
@@ -178,7 +182,7 @@ export class PlainEgressServer {
         legs.push(leg);
         await transport.connect({ ip: target.ip, port, rtcpPort: port + 1 });
         // No preferred layers: mediasoup starts a simulcast consumer at the highest, which is what a recording wants.
-        leg.consumer = await transport.consume({ producerId: producers[kind].id, rtpCapabilities, paused: true, enableRtx: false });
+        leg.consumer = await transport.consume({ producerId: producer.id, rtpCapabilities, paused: true, enableRtx: false });
         // The publisher left (or its transport went): this egress has nothing more to send.
         leg.consumer.observer.once('close', egress.close);
       }
@@ -192,7 +196,7 @@ export class PlainEgressServer {
     }
     room.once('closed', egress.close);
     this.#egresses.set(id, egress);
-    logger.info('egress opened', { showId: room.showId, egressId: id, ip: target.ip, video: target.video.port, audio: target.audio.port });
+    logger.info('egress opened', { showId: room.showId, egressId: id, ip: target.ip, video: target.video.port, audio: producers.audio ? target.audio.port : 'none' });
     return egress;
   }
 

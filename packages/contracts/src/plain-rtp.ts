@@ -105,11 +105,12 @@ export const PlainEgressResponse = z.object({
   /** An SDP description of the two streams, for `ffmpeg -protocol_whitelist file,udp,rtp -i egress.sdp`. */
   sdp: z.string().min(1),
   video: z.object({ mimeType: z.string(), payloadType: z.int(), ssrc: Ssrc }),
-  audio: z.object({ mimeType: z.string(), payloadType: z.int(), ssrc: Ssrc }),
+  /** Absent when the show has no audio (a seller on camera without a microphone): the SDP then has video only. */
+  audio: z.object({ mimeType: z.string(), payloadType: z.int(), ssrc: Ssrc }).optional(),
 });
 export type PlainEgressResponse = z.infer<typeof PlainEgressResponse>;
 
-/** Whether a show has media to egress: the egress request is refused with 409 until it has both kinds. */
+/** Whether a show has media to egress: the egress request is refused with 409 until it has video. */
 export const PLAIN_EGRESS_NOT_READY = 'no_media_yet';
 
 /**
