@@ -21,10 +21,10 @@ export interface SfuEgressSourceOptions {
   requestTimeoutMs?: number;
 }
 
-/** The sfu answered 409: the show has no audio and video yet (or no more). The pipeline retries. */
+/** The sfu answered 409: the show has no video yet (or no more). The pipeline retries. */
 export class EgressNotReadyError extends Error {
   constructor(showId: string) {
-    super(`the sfu has no audio and video for show ${showId} yet`);
+    super(`the sfu has no video for show ${showId} yet`);
     this.name = 'EgressNotReadyError';
   }
 }
@@ -73,13 +73,16 @@ export class SfuEgressSource implements HlsSource {
     try {
       const sdpPath = join(dir, `run-${run}.sdp`);
       await writeFile(sdpPath, egress.sdp);
-      logger.info(`show ${showId}: egress ${egress.egressId} from ${this.#baseUrl} (${egress.video.mimeType}, ${egress.audio.mimeType}) to ports ${videoPort} and ${audioPort}`);
+      // A show without audio (a seller on camera without a microphone): FFmpeg listens for video alone and adds silence.
+      const audio = egress.audio;
+      logger.info(`show ${showId}: egress ${egress.egressId} from ${this.#baseUrl} (${egress.video.mimeType}, ${audio?.mimeType ?? 'no audio'}) to ports ${videoPort}${audio ? ` and ${audioPort}` : ''}`);
       return {
         input: sdpPath,
         inputOptions: sdpInputOptions(),
         encoding,
+        ...(audio ? {} : { silentAudio: true }),
         started: async (pid) => {
-          await waitForUdpListeners([videoPort, audioPort], { isAlive: () => processExists(pid) });
+          await waitForUdpListeners(audio ? [videoPort, audioPort] : [videoPort], { isAlive: () => processExists(pid) });
           const resumed = await this.#call('POST', plainEgressResumePath(showId, egress.egressId));
           await resumed.body?.cancel();
           if (resumed.status !== 204) throw new Error(`the sfu did not resume egress ${egress.egressId}: HTTP ${resumed.status}`);

@@ -13,7 +13,14 @@ export interface FfmpegJob {
   input: string;
   /** Options placed before `-i`; global options may go here too (not -nostdin: stop() uses stdin). */
   inputOptions: readonly string[];
+  /** More inputs after the first (FFmpeg numbers them 1, 2, …), each with its own options. */
+  extraInputs?: readonly FfmpegInput[];
   outputs: readonly FfmpegOutput[];
+}
+
+export interface FfmpegInput {
+  input: string;
+  options: readonly string[];
 }
 
 export interface FfmpegExit {
@@ -72,6 +79,7 @@ export class FfmpegProcess {
     const command = ffmpeg({ stdoutLines: STDERR_TAIL_LINES }).setFfmpegPath(job.ffmpegPath);
     // Options are passed one token per argument: given one string, fluent-ffmpeg splits at spaces.
     command.input(job.input).inputOptions(...job.inputOptions);
+    for (const extra of job.extraInputs ?? []) command.input(extra.input).inputOptions(...extra.options);
     for (const output of job.outputs) command.output(output.target).outputOptions(...output.options);
     command.on('start', () => {
       // fluent-ffmpeg sets ffmpegProc just before 'start'; its typings omit the property.

@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import type { Logger } from '../logger.ts';
 import { FfmpegProcess, type FfmpegExit } from './FfmpegProcess.ts';
-import { hlsOutputs } from './hlsArguments.ts';
+import { hlsOutputs, SILENT_AUDIO } from './hlsArguments.ts';
 import type { HlsSource, HlsSourceRun } from './HlsSource.ts';
 import { liveDirOf, PLAYLIST_FILE, recordingPartIndex, recordingPartName, replayDirOf } from './mediaLayout.ts';
 import { nextMediaSequence, parseMediaPlaylist, stitchReplayPlaylist, type MediaPlaylist, type RecordingPart } from './MediaPlaylist.ts';
@@ -156,6 +156,7 @@ export class HlsPipeline extends EventEmitter<HlsPipelineEvents> {
       await removeTemporaryFiles(this.liveDir);
       outputs = hlsOutputs({
         encoding: source.encoding,
+        silentAudio: source.silentAudio,
         liveDir: this.liveDir,
         liveSegmentPrefix: this.#liveSegmentPrefix,
         liveStartNumber: this.#nextLiveSequence,
@@ -173,7 +174,10 @@ export class HlsPipeline extends EventEmitter<HlsPipelineEvents> {
       await source.release();
       return;
     }
-    const ffmpeg = FfmpegProcess.start({ ffmpegPath: this.#options.ffmpegPath, input: source.input, inputOptions: source.inputOptions, outputs }, this.#logger);
+    const ffmpeg = FfmpegProcess.start(
+      { ffmpegPath: this.#options.ffmpegPath, input: source.input, inputOptions: source.inputOptions, extraInputs: source.silentAudio ? [SILENT_AUDIO] : [], outputs },
+      this.#logger,
+    );
     const run: Run = { index, ffmpeg, startedAt: Date.now(), source };
     this.#run = run;
     void ffmpeg.exited.then(async (exit) => {

@@ -6,6 +6,8 @@ export interface HlsSourceRun {
   /** Options before `-i` (not -nostdin: FfmpegProcess stops FFmpeg through its stdin). */
   inputOptions: readonly string[];
   encoding: HlsEncoding;
+  /** The input has no audio: the run adds silence (HlsRunPlan.silentAudio). */
+  silentAudio?: boolean;
   /** Called with FFmpeg's pid once it is spawned; a rejection ends the run (it is then retried). */
   started?(pid: number): Promise<void>;
   /** Called once the run's FFmpeg has exited, however it ended. Never rejects. */

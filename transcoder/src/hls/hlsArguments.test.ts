@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mediaPlaylistViolations, segmentUris } from '../testing/hlsSpec.ts';
-import { hlsInputOptions, hlsOutputs, type HlsRunPlan } from './hlsArguments.ts';
+import { hlsInputOptions, hlsOutputs, SILENT_AUDIO, type HlsRunPlan } from './hlsArguments.ts';
 
 // Runs FFmpeg on a short file (no RTMP): the arguments are what decide whether the playlists obey
 // the specification, so they are checked against what FFmpeg 5.1 really writes.
@@ -82,6 +82,23 @@ describe('hlsOutputs', () => {
     expect(tee?.target).toMatch(/^\[f=hls:hls_time=0\.5167:.*\]\S+\/live\/index\.m3u8\|\[f=hls:hls_time=2:hls_playlist_type=event:.*\]\S+\/recording\/index\.m3u8$/);
     expect(() => hlsOutputs(plan('x', { encoding: { ...encoding, keyframeFrames: 15 } }))).toThrow(/longer than 0\.5 s/);
     expect(() => hlsOutputs(plan('x:y', { encoding }))).toThrow(/tee muxer/);
+  });
+
+  it('gives a source without audio a silent track, and still ends with its video', async () => {
+    const encoding = { mode: 'h264', width: 320, height: 180, fps: 30, keyframeFrames: 16, videoBitrateKbps: 300, audioBitrateKbps: 64 } as const;
+    const cameraOnly = join(dir, 'camera-only.mkv');
+    await run(ffmpegPath, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=30', '-t', '2', '-c:v', 'libx264', '-preset', 'ultrafast', cameraOnly]);
+    const silent = plan('silent', { encoding, silentAudio: true });
+    await mkdir(silent.liveDir, { recursive: true });
+    await mkdir(silent.recordingDir, { recursive: true });
+    const [tee] = hlsOutputs(silent);
+    expect(tee?.options).toEqual(expect.arrayContaining(['-map', '1:a:0', '-shortest']));
+    // Silence is endless: without -shortest this would never return.
+    await run(ffmpegPath, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-i', cameraOnly, ...SILENT_AUDIO.options, '-i', SILENT_AUDIO.input, '-y', ...tee!.options, tee!.target], { timeout: 30_000 });
+    const probe = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type,codec_name', '-of', 'csv=p=0', join(silent.recordingDir, 'init.mp4')]);
+    expect(probe.stdout.trim().split('\n').sort()).toEqual(['aac,audio', 'h264,video']);
+    // Copying (RTMP) has the seller's own audio: silence is for re-encoded runs only.
+    expect(() => hlsOutputs(plan('copy', { silentAudio: true }))).toThrow(/re-encoded runs only/);
   });
 
   it('refuses fractional segment durations', () => {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { FfmpegOutput } from './FfmpegProcess.ts';
+import type { FfmpegInput, FfmpegOutput } from './FfmpegProcess.ts';
 import { INIT_FILE, PLAYLIST_FILE } from './mediaLayout.ts';
 
 /**
@@ -19,6 +19,12 @@ export const COPY: HlsEncoding = { mode: 'copy' };
 export interface HlsRunPlan {
   /** Copy when absent. */
   encoding?: HlsEncoding;
+  /**
+   * The source has video only (a seller on camera without a microphone): the run's second input is
+   * SILENT_AUDIO, so that the live stream and the replay still have the audio track players expect.
+   * Re-encoded runs only.
+   */
+  silentAudio?: boolean;
   liveDir: string;
   /** Unique per publish, so a segment name is never reused and can be cached as immutable. */
   liveSegmentPrefix: string;
@@ -55,6 +61,7 @@ export function hlsInputOptions(): string[] {
 export function hlsOutputs(plan: HlsRunPlan): FfmpegOutput[] {
   if (!Number.isInteger(plan.recordingSegmentSeconds) || plan.recordingSegmentSeconds < 1) throw new Error('recordingSegmentSeconds must be a whole number ≥ 1');
   if (plan.encoding?.mode === 'h264') return [encodedHlsOutput(plan, plan.encoding)];
+  if (plan.silentAudio) throw new Error('silent audio is added to re-encoded runs only');
   if (!Number.isInteger(plan.liveSegmentSeconds) || plan.liveSegmentSeconds < 1) throw new Error('liveSegmentSeconds must be a whole number ≥ 1');
   const common = ['-map', '0:v?', '-map', '0:a?', '-c', 'copy', '-f', 'hls', '-hls_segment_type', 'fmp4', '-hls_fmp4_init_filename', INIT_FILE];
   return [
@@ -81,6 +88,9 @@ export function hlsOutputs(plan: HlsRunPlan): FfmpegOutput[] {
     },
   ];
 }
+
+/** Stereo silence at 48 kHz, endless: the audio of a run whose source has none (see HlsRunPlan.silentAudio). */
+export const SILENT_AUDIO: FfmpegInput = { input: 'anullsrc=channel_layout=stereo:sample_rate=48000', options: ['-f', 'lavfi'] };
 
 /**
  * Input options for the sfu's plain-RTP egress, described by an SDP file. FFmpeg listens on the
@@ -134,7 +144,8 @@ function encodedHlsOutput(plan: HlsRunPlan, encoding: Extract<HlsEncoding, { mod
   return {
     target: `${live}|${recording}`,
     options: [
-      '-map', '0:v:0', '-map', '0:a:0',
+      // Silence is endless: -shortest ends the run with its video, as the source's own audio would.
+      ...(plan.silentAudio ? ['-map', '0:v:0', '-map', '1:a:0', '-shortest'] : ['-map', '0:v:0', '-map', '0:a:0']),
       '-vf', `scale=${width}:${height}:force_original_aspect_ratio=decrease,pad=${width}:${height}:-1:-1,setsar=1,fps=${fps}`,
       '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-profile:v', 'main', '-pix_fmt', 'yuv420p',
       '-g', String(keyframeFrames), '-keyint_min', String(keyframeFrames), '-sc_threshold', '0',
