@@ -5,6 +5,7 @@ import { newId, SfuMediaNotice, sfuMediaNoticePath } from '@mytaek1/contracts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Room } from './Room.ts';
 import { startFfmpegOpusProducer, startFfmpegVp8Producer, type FfmpegProducer } from './testing/rtp.ts';
+import { SfuMediaNotifier } from './SfuMediaNotifier.ts';
 import { startSfu, type TestSfu } from './testing/startSfu.ts';
 import { TEST_TOKEN_SECRET } from './testing/tokens.ts';
 
@@ -13,6 +14,7 @@ import { TEST_TOKEN_SECRET } from './testing/tokens.ts';
 // tags a WebRTC or WHIP publisher's, and untagged ones are what plain ingest and origin pipes add.
 
 const GRACE_MS = 400;
+const VIDEO_ONLY_MS = 300;
 type Received = { path: string; authorization: string | undefined; notice: SfuMediaNotice };
 const received: Received[] = [];
 let transcoder: Server;
@@ -29,7 +31,7 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((resolve) => transcoder.listen(0, '127.0.0.1', resolve));
-  sfu = await startSfu({ transcoderUrl: `http://127.0.0.1:${(transcoder.address() as AddressInfo).port}/`, mediaNoticeGraceMs: GRACE_MS });
+  sfu = await startSfu({ transcoderUrl: `http://127.0.0.1:${(transcoder.address() as AddressInfo).port}/`, mediaNoticeGraceMs: GRACE_MS, mediaNoticeVideoOnlyMs: VIDEO_ONLY_MS });
 });
 afterAll(async () => {
   await sfu?.close();
@@ -85,6 +87,36 @@ describe('SfuMediaNotifier', () => {
     expect(statesOf(showId)).toEqual(['live']);
     await settle(GRACE_MS);
     expect(statesOf(showId)).toEqual(['live', 'ended']);
+  });
+
+  it('tells `live` for video alone once no audio came for a moment (a camera without a microphone), not before', async () => {
+    const { showId, room } = await openRoom();
+    await produce(room, 'video', 'peer-1');
+    await settle(VIDEO_ONLY_MS / 3);
+    expect(statesOf(showId)).toEqual([]);
+    await settle(VIDEO_ONLY_MS);
+    expect(statesOf(showId)).toEqual(['live']);
+    // Audio joining later changes nothing: the show is live already.
+    await produce(room, 'audio', 'peer-1');
+    await settle();
+    expect(statesOf(showId)).toEqual(['live']);
+  });
+
+  it('keeps its defaults for options passed as undefined (no zero grace)', async () => {
+    const { showId, room } = await openRoom();
+    const base = `http://127.0.0.1:${(transcoder.address() as AddressInfo).port}/defaults`;
+    const notifier = SfuMediaNotifier.create({ transcoderUrl: base, secret: TEST_TOKEN_SECRET, sfuUrl: () => sfu.server.url, endedGraceMs: undefined, videoOnlyAfterMs: undefined });
+    cleanups.push(() => notifier.close());
+    notifier.watch(room);
+    const producers = [await produce(room, 'audio', 'peer-1'), await produce(room, 'video', 'peer-1')];
+    await settle();
+    await notifier.idle();
+    const heard = () => received.filter((r) => r.path === `/defaults${sfuMediaNoticePath(showId)}`).map((r) => r.notice.state);
+    expect(heard()).toEqual(['live']);
+    for (const producer of producers) producer.producer.close();
+    await settle(GRACE_MS);
+    await notifier.idle();
+    expect(heard()).toEqual(['live']);
   });
 
   it('keeps the show live across a publisher that reconnects within the grace', async () => {

@@ -17,6 +17,12 @@ export type SfuMediaNotifierOptions = {
    * reconnects (a network blip, a worker move) within it does not end the show's HLS and replay.
    */
   endedGraceMs?: number;
+  /**
+   * How long a show's video must go without audio before it counts as `live` on its own (a seller on
+   * camera without a microphone): a browser publisher's audio usually follows its video within
+   * moments, and an egress opened before it came would record the show without sound.
+   */
+  videoOnlyAfterMs?: number;
   /** Attempts per notice (a transcoder restarting); each waits twice as long as the last. */
   attempts?: number;
   retryDelayMs?: number;
@@ -27,6 +33,7 @@ type ShowMedia = {
   producers: Set<mediasoupTypes.Producer>;
   live: boolean;
   endTimer: NodeJS.Timeout | undefined;
+  videoOnlyTimer: NodeJS.Timeout | undefined;
   /** Notices of one show go out one after the other, in order. */
   queue: Promise<void>;
 };
@@ -36,8 +43,8 @@ type ShowMedia = {
  * (`SfuMediaNotice`), so that every show gets LL-HLS and a replay from the sfu's egress. Only
  * producers a peer of the room owns count: the transcoder's own plain ingest (an OBS show, whose HLS
  * comes from RTMP directly) and media piped in from an origin sfu are not a publisher of this sfu.
- * `live` once the show has a publisher's audio and video; `ended` once it has none for
- * `endedGraceMs`, or when the room closes.
+ * `live` once the show has a publisher's audio and video, or video alone for `videoOnlyAfterMs`;
+ * `ended` once it has none for `endedGraceMs`, or when the room closes.
  */
 export class SfuMediaNotifier {
   readonly #options: Required<SfuMediaNotifierOptions>;
@@ -49,13 +56,22 @@ export class SfuMediaNotifier {
   }
 
   private constructor(options: SfuMediaNotifierOptions) {
-    this.#options = { endedGraceMs: 5_000, attempts: 4, retryDelayMs: 500, ...options, transcoderUrl: options.transcoderUrl.replace(/\/+$/, '') };
+    // Field by field: an option passed as undefined (SfuServer passes its own through) keeps its default.
+    this.#options = {
+      transcoderUrl: options.transcoderUrl.replace(/\/+$/, ''),
+      secret: options.secret,
+      sfuUrl: options.sfuUrl,
+      endedGraceMs: options.endedGraceMs ?? 5_000,
+      videoOnlyAfterMs: options.videoOnlyAfterMs ?? 3_000,
+      attempts: options.attempts ?? 4,
+      retryDelayMs: options.retryDelayMs ?? 500,
+    };
   }
 
   /** Follows a room's producers from now on. An edge sfu's rooms are skipped: their origin reports. */
   watch(room: Room): void {
     if (this.#closed || room.isEdge) return;
-    const show: ShowMedia = { producers: new Set(), live: false, endTimer: undefined, queue: Promise.resolve() };
+    const show: ShowMedia = { producers: new Set(), live: false, endTimer: undefined, videoOnlyTimer: undefined, queue: Promise.resolve() };
     this.#shows.set(room.showId, show);
     const onProducer = (producer: mediasoupTypes.Producer) => {
       if (!isPublisherProducer(producer)) return;
@@ -71,6 +87,7 @@ export class SfuMediaNotifier {
     room.once('closed', () => {
       room.off('newproducer', onProducer);
       clearTimeout(show.endTimer);
+      clearTimeout(show.videoOnlyTimer);
       if (this.#shows.get(room.showId) === show) this.#shows.delete(room.showId);
       if (show.live) this.#send(room.showId, show, 'ended');
       show.live = false;
@@ -85,16 +102,31 @@ export class SfuMediaNotifier {
   /** Stops following rooms; notices already queued still go out. Idempotent. */
   close(): void {
     this.#closed = true;
-    for (const show of this.#shows.values()) clearTimeout(show.endTimer);
+    for (const show of this.#shows.values()) {
+      clearTimeout(show.endTimer);
+      clearTimeout(show.videoOnlyTimer);
+    }
   }
 
-  #update(showId: string, show: ShowMedia): void {
+  #update(showId: string, show: ShowMedia, { videoAlone = false }: { videoAlone?: boolean } = {}): void {
+    if (this.#closed) return;
     const kinds = new Set([...show.producers].map((producer) => producer.kind));
     if (kinds.size > 0) {
       clearTimeout(show.endTimer);
       show.endTimer = undefined;
     }
-    if (!show.live && kinds.has('audio') && kinds.has('video')) {
+    if (!show.live && kinds.has('video') && !kinds.has('audio') && !videoAlone) {
+      // Video without audio yet: wait a moment for the audio before going live without it.
+      show.videoOnlyTimer ??= setTimeout(() => {
+        show.videoOnlyTimer = undefined;
+        this.#update(showId, show, { videoAlone: true });
+      }, this.#options.videoOnlyAfterMs);
+      show.videoOnlyTimer.unref();
+      return;
+    }
+    clearTimeout(show.videoOnlyTimer);
+    show.videoOnlyTimer = undefined;
+    if (!show.live && kinds.has('video')) {
       show.live = true;
       this.#send(showId, show, 'live');
     } else if (show.live && kinds.size === 0 && !show.endTimer) {

@@ -23,6 +23,8 @@ export type SfuServerOptions = {
     Partial<Pick<SfuConfig, 'transcoderUrl'>>;
   /** See SfuMediaNotifierOptions (tests shorten the grace). */
   mediaNoticeGraceMs?: number;
+  /** See SfuMediaNotifierOptions.videoOnlyAfterMs. */
+  mediaNoticeVideoOnlyMs?: number;
   pool: WorkerPool;
   /** See SignalingServerOptions. */
   authTimeoutMs?: number;
@@ -56,12 +58,12 @@ export class SfuServer {
   #url = '';
   #closing: Promise<void> | undefined;
 
-  static async create({ config, pool, authTimeoutMs, streamKeys, whipConnectTimeoutMs, mediaNoticeGraceMs }: SfuServerOptions): Promise<SfuServer> {
+  static async create({ config, pool, authTimeoutMs, streamKeys, whipConnectTimeoutMs, mediaNoticeGraceMs, mediaNoticeVideoOnlyMs }: SfuServerOptions): Promise<SfuServer> {
     const pipeListen = { ip: config.pipe.listenIp, announcedAddress: config.pipe.announcedAddress };
     // Every show gets LL-HLS and a replay: the transcoder hears when a publisher's media comes and goes.
     let server: SfuServer | undefined;
     const notifier = config.transcoderUrl
-      ? SfuMediaNotifier.create({ transcoderUrl: config.transcoderUrl, secret: config.tokenSecret, sfuUrl: () => server?.url ?? '', endedGraceMs: mediaNoticeGraceMs })
+      ? SfuMediaNotifier.create({ transcoderUrl: config.transcoderUrl, secret: config.tokenSecret, sfuUrl: () => server?.url ?? '', endedGraceMs: mediaNoticeGraceMs, videoOnlyAfterMs: mediaNoticeVideoOnlyMs })
       : undefined;
     const rooms = RoomRegistry.create({
       pool,

@@ -31,6 +31,7 @@ export type StartSfuOptions = {
   /** Where the sfu tells a transcoder about shows' media (SfuMediaNotice); none by default. */
   transcoderUrl?: string;
   mediaNoticeGraceMs?: number;
+  mediaNoticeVideoOnlyMs?: number;
 };
 
 /** A real sfu on loopback: an HTTP port picked by the kernel, RTC ports from a wide range, so suites can run side by side. */
@@ -46,6 +47,7 @@ export async function startSfu({
   whipConnectTimeoutMs,
   transcoderUrl,
   mediaNoticeGraceMs,
+  mediaNoticeVideoOnlyMs,
 }: StartSfuOptions = {}): Promise<TestSfu> {
   const pool = await WorkerPool.create({ size: workers });
   const server = await SfuServer.create({
@@ -65,6 +67,7 @@ export async function startSfu({
     streamKeys,
     whipConnectTimeoutMs,
     mediaNoticeGraceMs,
+    mediaNoticeVideoOnlyMs,
   });
   return {
     pool,
