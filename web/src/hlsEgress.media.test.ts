@@ -134,4 +134,62 @@ describe.runIf(mediaRun)('a browser show over LL-HLS, and its replay, in Chromiu
     await expect.poll(() => videoTime(shopper, '.replay-player'), { timeout: 20_000 }).toBeGreaterThan(1.5);
     expect(consoleLines.filter((line) => line.includes('pageerror'))).toEqual([]);
   });
+
+  it('a seller whose browser gives no microphone still gets LL-HLS, with a silent audio track, and a replay', async () => {
+    const login = await fetch(`${edgeApi!.url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: DEMO_LOGINS.seller.email, password: DEMO_LOGINS.seller.password }) });
+    const { token } = (await login.json()) as { token: string };
+    const created = await fetch(`${edgeApi!.url}/v1/shows`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ title: 'Camera only', scheduledAt: new Date().toISOString() }),
+    });
+    expect(created.status).toBe(201);
+    const showId = Show.parse(await created.json()).id;
+
+    const seller = await openPage('seller-no-mic');
+    // The microphone is gone: the browser hands the page a camera alone.
+    await seller.context().addInitScript(() => {
+      const devices = navigator.mediaDevices;
+      const getUserMedia = devices.getUserMedia.bind(devices);
+      devices.getUserMedia = async (constraints) => {
+        const stream = await getUserMedia(constraints);
+        for (const track of stream.getAudioTracks()) {
+          stream.removeTrack(track);
+          track.stop();
+        }
+        return stream;
+      };
+    });
+    const session = await seller.context().request.post(`${sellerWebUrl}/api/v1/auth/login`, { data: { email: DEMO_LOGINS.seller.email, password: DEMO_LOGINS.seller.password } });
+    expect(session.status()).toBe(200);
+    await seller.goto(`${sellerWebUrl}/shows/${showId}/broadcast`);
+    const goLive = seller.getByRole('button', { name: 'Go live' });
+    await expect.poll(() => goLive.isEnabled(), { timeout: 15_000 }).toBe(true);
+    await goLive.click();
+    await seller.locator('section.publisher[data-state="live"]').waitFor({ timeout: 60_000 });
+
+    // The sfu waits a moment for audio, then tells the transcoder; its egress has video alone.
+    await transcoder!.waitForOutput(new RegExp(`show ${showId}: egress \\S+ from \\S+ \\(video/VP8, no audio\\)`), 30_000);
+    const shopper = await openPage('shopper-no-mic');
+    await shopper.goto(`${shopperWebUrl}/shows/${showId}`);
+    const player = shopper.locator('.live-player');
+    await expect.poll(() => player.getAttribute('data-path'), { timeout: 15_000 }).toBe('hls');
+    await expect.poll(() => player.getAttribute('data-state'), { timeout: 45_000 }).toBe('live');
+    const before = await videoTime(shopper, '.live-player');
+    await expect.poll(() => videoTime(shopper, '.live-player'), { timeout: 15_000 }).toBeGreaterThan(before + 2);
+    // The live stream carries an audio track all the same (silence): players expect one.
+    const init = Buffer.from(await (await fetch(`${transcoderUrl}/live/${showId}/init.mp4`)).arrayBuffer());
+    expect(init.includes('mp4a'), 'an AAC track in the init segment').toBe(true);
+
+    await seller.getByRole('button', { name: 'End show' }).click();
+    await seller.getByRole('button', { name: 'End show now' }).click();
+    await expect.poll(async () => (await showOf(showId)).replay, { timeout: 45_000 }).not.toBeNull();
+    await shopper.goto(`${shopperWebUrl}/shows/${showId}`);
+    await shopper.locator('.replay-player video').evaluate((video: HTMLVideoElement) => {
+      video.muted = true;
+      return video.play();
+    });
+    await expect.poll(() => videoTime(shopper, '.replay-player'), { timeout: 20_000 }).toBeGreaterThan(1.5);
+    expect(consoleLines.filter((line) => line.includes('pageerror'))).toEqual([]);
+  });
 });
