@@ -94,21 +94,20 @@ describe.runIf(mediaRun)('a browser show over LL-HLS, and its replay, in Chromiu
   const showOf = async (id: string) => Show.parse(await (await fetch(`${edgeApi!.url}/v1/shows/${id}`)).json());
   const videoTime = (page: Page, selector: string) => page.locator(`${selector} video`).evaluate((video: HTMLVideoElement) => video.currentTime);
 
-  it('the seller goes live from the browser; a shopper without WebRTC watches over hls.js, then the replay', async () => {
-    const showId = ShowList.parse(await (await fetch(`${edgeApi!.url}/v1/shows`)).json()).upcoming[0]!.id;
-    const seller = await openPage('seller');
+  /** The demo seller signs in and goes live on `showId` from its broadcast page. */
+  async function goLive(seller: Page, showId: string): Promise<void> {
     const login = await seller.context().request.post(`${sellerWebUrl}/api/v1/auth/login`, { data: { email: DEMO_LOGINS.seller.email, password: DEMO_LOGINS.seller.password } });
     expect(login.status()).toBe(200);
     await seller.goto(`${sellerWebUrl}/shows/${showId}/broadcast`);
-    const goLive = seller.getByRole('button', { name: 'Go live' });
-    await expect.poll(() => goLive.isEnabled(), { timeout: 15_000 }).toBe(true);
-    await goLive.click();
+    const button = seller.getByRole('button', { name: 'Go live' });
+    await expect.poll(() => button.isEnabled(), { timeout: 15_000 }).toBe(true);
+    await button.click();
     await seller.locator('section.publisher[data-state="live"]').waitFor({ timeout: 60_000 });
+  }
 
-    // The sfu told the transcoder, which writes the show's HLS from the egress.
-    await transcoder!.waitForOutput(new RegExp(`show ${showId}: the sfu has a publisher's media`), 30_000);
-
-    const shopper = await openPage('shopper');
+  /** A shopper whose WebRTC cannot connect opens the show: the player falls back to HLS, which plays. */
+  async function watchOverHls(name: string, showId: string): Promise<Page> {
+    const shopper = await openPage(name);
     await shopper.goto(`${shopperWebUrl}/shows/${showId}`);
     const player = shopper.locator('.live-player');
     await expect.poll(() => player.getAttribute('data-path'), { timeout: 15_000 }).toBe('hls');
@@ -116,16 +115,17 @@ describe.runIf(mediaRun)('a browser show over LL-HLS, and its replay, in Chromiu
     expect(await shopper.locator('.live-player .path-badge').textContent()).toBe('HLS');
     const before = await videoTime(shopper, '.live-player');
     await expect.poll(() => videoTime(shopper, '.live-player'), { timeout: 15_000 }).toBeGreaterThan(before + 2);
-    expect(await shopper.locator('.live-player video').evaluate((video: HTMLVideoElement) => [video.videoWidth, video.videoHeight])).toEqual([640, 360]);
+    return shopper;
+  }
 
-    // The seller ends the show: the room closes, the transcoder finalises the replay and reports it.
+  /** The seller ends the show: the room closes, the transcoder finalises the replay and reports it, and the show page plays it. */
+  async function endAndWatchReplay(seller: Page, shopper: Page, showId: string): Promise<void> {
     await seller.getByRole('button', { name: 'End show' }).click();
     await seller.getByRole('button', { name: 'End show now' }).click();
     await expect.poll(async () => (await showOf(showId)).replay, { timeout: 45_000 }).not.toBeNull();
     const ended = await showOf(showId);
     expect(ended.status).toBe('ended');
     expect(ended.replay?.playlistUrl).toBe(`${transcoderUrl}/replays/${showId}/index.m3u8`);
-
     await shopper.goto(`${shopperWebUrl}/shows/${showId}`);
     await shopper.locator('.replay-player video').evaluate((video: HTMLVideoElement) => {
       video.muted = true;
@@ -133,6 +133,17 @@ describe.runIf(mediaRun)('a browser show over LL-HLS, and its replay, in Chromiu
     });
     await expect.poll(() => videoTime(shopper, '.replay-player'), { timeout: 20_000 }).toBeGreaterThan(1.5);
     expect(consoleLines.filter((line) => line.includes('pageerror'))).toEqual([]);
+  }
+
+  it('the seller goes live from the browser; a shopper without WebRTC watches over hls.js, then the replay', async () => {
+    const showId = ShowList.parse(await (await fetch(`${edgeApi!.url}/v1/shows`)).json()).upcoming[0]!.id;
+    const seller = await openPage('seller');
+    await goLive(seller, showId);
+    // The sfu told the transcoder, which writes the show's HLS from the egress.
+    await transcoder!.waitForOutput(new RegExp(`show ${showId}: the sfu has a publisher's media`), 30_000);
+    const shopper = await watchOverHls('shopper', showId);
+    expect(await shopper.locator('.live-player video').evaluate((video: HTMLVideoElement) => [video.videoWidth, video.videoHeight])).toEqual([640, 360]);
+    await endAndWatchReplay(seller, shopper, showId);
   });
 
   it('a seller whose browser gives no microphone still gets LL-HLS, with a silent audio track, and a replay', async () => {
@@ -160,36 +171,13 @@ describe.runIf(mediaRun)('a browser show over LL-HLS, and its replay, in Chromiu
         return stream;
       };
     });
-    const session = await seller.context().request.post(`${sellerWebUrl}/api/v1/auth/login`, { data: { email: DEMO_LOGINS.seller.email, password: DEMO_LOGINS.seller.password } });
-    expect(session.status()).toBe(200);
-    await seller.goto(`${sellerWebUrl}/shows/${showId}/broadcast`);
-    const goLive = seller.getByRole('button', { name: 'Go live' });
-    await expect.poll(() => goLive.isEnabled(), { timeout: 15_000 }).toBe(true);
-    await goLive.click();
-    await seller.locator('section.publisher[data-state="live"]').waitFor({ timeout: 60_000 });
-
+    await goLive(seller, showId);
     // The sfu waits a moment for audio, then tells the transcoder; its egress has video alone.
     await transcoder!.waitForOutput(new RegExp(`show ${showId}: egress \\S+ from \\S+ \\(video/VP8, no audio\\)`), 30_000);
-    const shopper = await openPage('shopper-no-mic');
-    await shopper.goto(`${shopperWebUrl}/shows/${showId}`);
-    const player = shopper.locator('.live-player');
-    await expect.poll(() => player.getAttribute('data-path'), { timeout: 15_000 }).toBe('hls');
-    await expect.poll(() => player.getAttribute('data-state'), { timeout: 45_000 }).toBe('live');
-    const before = await videoTime(shopper, '.live-player');
-    await expect.poll(() => videoTime(shopper, '.live-player'), { timeout: 15_000 }).toBeGreaterThan(before + 2);
+    const shopper = await watchOverHls('shopper-no-mic', showId);
     // The live stream carries an audio track all the same (silence): players expect one.
     const init = Buffer.from(await (await fetch(`${transcoderUrl}/live/${showId}/init.mp4`)).arrayBuffer());
     expect(init.includes('mp4a'), 'an AAC track in the init segment').toBe(true);
-
-    await seller.getByRole('button', { name: 'End show' }).click();
-    await seller.getByRole('button', { name: 'End show now' }).click();
-    await expect.poll(async () => (await showOf(showId)).replay, { timeout: 45_000 }).not.toBeNull();
-    await shopper.goto(`${shopperWebUrl}/shows/${showId}`);
-    await shopper.locator('.replay-player video').evaluate((video: HTMLVideoElement) => {
-      video.muted = true;
-      return video.play();
-    });
-    await expect.poll(() => videoTime(shopper, '.replay-player'), { timeout: 20_000 }).toBeGreaterThan(1.5);
-    expect(consoleLines.filter((line) => line.includes('pageerror'))).toEqual([]);
+    await endAndWatchReplay(seller, shopper, showId);
   });
 });

@@ -28,6 +28,13 @@ function runScript(element: string, window: Record<string, unknown>): void {
   new Function('window', match[1]!)(window);
 }
 
+/** The page's script for a viewer of the show at `url` with `token`, run in a page of its own: that page's global and the script's slot. */
+function runAhead(url: string, token: string, options: { unclaimedMs?: number } = {}): { window: Record<string, unknown>; slot: SfuPreconnection } {
+  const window: Record<string, unknown> = {};
+  runScript(sfuPreconnectScript(url, viewerOpeningRequests(token), options), window);
+  return { window, slot: (window[SFU_PRECONNECT_GLOBAL] as Record<string, SfuPreconnection>)[url]! };
+}
+
 async function until(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
@@ -56,9 +63,7 @@ describe('the show page opening the sfu socket ahead of its code', () => {
     const show = newId();
     const url = showUrl(show);
     const token = await tokenFor(show, 'viewer');
-    const window: Record<string, unknown> = {};
-    runScript(sfuPreconnectScript(url, viewerOpeningRequests(token)), window);
-    const slot = (window[SFU_PRECONNECT_GLOBAL] as Record<string, SfuPreconnection>)[url]!;
+    const { window, slot } = runAhead(url, token);
     // The three answers arrive before any of the player's code runs.
     await until(() => slot.frames.length >= 3, 'the answers to the three requests sent ahead');
 
@@ -83,8 +88,7 @@ describe('the show page opening the sfu socket ahead of its code', () => {
     const show = newId();
     const url = showUrl(show);
     const token = await tokenFor(show, 'viewer');
-    const window: Record<string, unknown> = {};
-    runScript(sfuPreconnectScript(url, viewerOpeningRequests(token)), window);
+    const { window } = runAhead(url, token);
     const preconnection = takeSfuPreconnection(url, window)!;
     expect(preconnection.socket.readyState).toBe(WebSocket.CONNECTING);
     const connection = await SignalingConnection.adopt(preconnection);
@@ -107,9 +111,7 @@ describe('the show page opening the sfu socket ahead of its code', () => {
     const { producerId } = await publisher.request('produce', { transportId: send.transportId, kind: 'audio', rtpParameters: opusSendParameters });
 
     const token = await tokenFor(show, 'viewer');
-    const window: Record<string, unknown> = {};
-    runScript(sfuPreconnectScript(url, viewerOpeningRequests(token)), window);
-    const slot = (window[SFU_PRECONNECT_GLOBAL] as Record<string, SfuPreconnection>)[url]!;
+    const { window, slot } = runAhead(url, token);
     // Three answers and the notification of the producer already there.
     await until(() => slot.frames.length >= 4, 'the answers and the newProducer notification');
 
@@ -127,9 +129,7 @@ describe('the show page opening the sfu socket ahead of its code', () => {
     const show = newId();
     const url = showUrl(show);
     const forged = await issueToken({ aud: 'sfu', sub: 'anon:forger', show, role: 'viewer' }, `${TEST_TOKEN_SECRET}-not`, { ttlSeconds: 120 });
-    const window: Record<string, unknown> = {};
-    runScript(sfuPreconnectScript(url, viewerOpeningRequests(forged)), window);
-    const slot = (window[SFU_PRECONNECT_GLOBAL] as Record<string, SfuPreconnection>)[url]!;
+    const { window, slot } = runAhead(url, forged);
     await until(() => slot.closed !== undefined, 'the sfu closing the socket');
 
     // Adopted, it fails the way a fresh socket's authenticate would: with the sfu's close.
@@ -139,9 +139,9 @@ describe('the show page opening the sfu socket ahead of its code', () => {
 
     let sockets = 0;
     const media: SessionMedia = { setup: async () => {}, teardown: () => {}, onNotification: () => {} };
-    window[SFU_PRECONNECT_GLOBAL] = {};
-    runScript(sfuPreconnectScript(url, viewerOpeningRequests(forged)), window);
-    await until(() => (window[SFU_PRECONNECT_GLOBAL] as Record<string, SfuPreconnection>)[url]?.closed !== undefined, 'the second refusal');
+    // A second page with the same forged token: its session is refused without a socket of its own.
+    const second = runAhead(url, forged);
+    await until(() => second.slot.closed !== undefined, 'the second refusal');
     const NativeWebSocket = globalThis.WebSocket;
     globalThis.WebSocket = class extends NativeWebSocket {
       constructor(...args: ConstructorParameters<typeof WebSocket>) {
@@ -150,7 +150,7 @@ describe('the show page opening the sfu socket ahead of its code', () => {
       }
     };
     try {
-      const session = new SfuSession({ sfuUrl: sfu.server.url, showId: show, getGrant: async () => ({ token: forged, role: 'viewer' }), media, takePreconnection: (at) => takeSfuPreconnection(at, window) });
+      const session = new SfuSession({ sfuUrl: sfu.server.url, showId: show, getGrant: async () => ({ token: forged, role: 'viewer' }), media, takePreconnection: (at) => takeSfuPreconnection(at, second.window) });
       await session.start();
       expect(session.state).toMatchObject({ kind: 'refused' });
       expect(sockets).toBe(0);
@@ -162,9 +162,7 @@ describe('the show page opening the sfu socket ahead of its code', () => {
   it('a session admitted with another token leaves the early socket and opens its own', async () => {
     const show = newId();
     const url = showUrl(show);
-    const window: Record<string, unknown> = {};
-    runScript(sfuPreconnectScript(url, viewerOpeningRequests(await tokenFor(show, 'viewer'))), window);
-    const preconnection = (window[SFU_PRECONNECT_GLOBAL] as Record<string, SfuPreconnection>)[url]!;
+    const { window, slot: preconnection } = runAhead(url, await tokenFor(show, 'viewer'));
     const earlySocketClosed = new Promise((resolve) => preconnection.socket.addEventListener('close', resolve));
     const token = await tokenFor(show, 'viewer');
     let setups = 0;
@@ -192,9 +190,7 @@ describe('the show page opening the sfu socket ahead of its code', () => {
   it('a socket the page’s code never takes closes by itself', async () => {
     const show = newId();
     const url = showUrl(show);
-    const window: Record<string, unknown> = {};
-    runScript(sfuPreconnectScript(url, viewerOpeningRequests(await tokenFor(show, 'viewer')), { unclaimedMs: 300 }), window);
-    const slot = (window[SFU_PRECONNECT_GLOBAL] as Record<string, SfuPreconnection>)[url]!;
+    const { window, slot } = runAhead(url, await tokenFor(show, 'viewer'), { unclaimedMs: 300 });
     await until(() => slot.socket.readyState === WebSocket.CLOSED, 'the unclaimed socket closing');
     expect(takeSfuPreconnection(url, window)).toBeUndefined();
   });
@@ -203,8 +199,7 @@ describe('the show page opening the sfu socket ahead of its code', () => {
     const show = newId();
     const url = showUrl(show);
     const token = await tokenFor(show, 'viewer');
-    const window: Record<string, unknown> = {};
-    runScript(sfuPreconnectScript(url, viewerOpeningRequests(token)), window);
+    const { window } = runAhead(url, token);
     const connection = await SignalingConnection.adopt(takeSfuPreconnection(url, window)!);
     opened.push(connection);
     await connection.request('authenticate', { token });
