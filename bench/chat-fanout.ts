@@ -13,7 +13,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,7 @@ import { loadNodeConfig, openConfiguredDatabase } from '@mytaek1/edge-api/node';
 import { freePort, type RunningProcess, startProcess } from '@mytaek1/test-support';
 import mysql from 'mysql2/promise';
 import { LeanWebSocket } from './lib/LeanWebSocket.ts';
+import { writeBenchResult } from './lib/results.ts';
 
 const STEPS = (process.env.STEPS ?? '500,1000,2000,5000').split(',').map(Number);
 const DO_STEPS = (process.env.DO_STEPS ?? '150,250,500,1000,2000,5000').split(',').map(Number);
@@ -421,8 +422,7 @@ const result = {
   steps: nodeSteps,
   durable_object: { ...summary(doSteps), steps: doSteps, ...(doError ? { error: doError } : {}), runtime: 'wrangler dev (workerd, local), one Durable Object' },
 };
-mkdirSync(join(repoRoot, 'bench', 'results'), { recursive: true });
-writeFileSync(join(repoRoot, 'bench', 'results', 'chat-fanout.json'), `${JSON.stringify(result, null, 2)}\n`);
+writeBenchResult('chat-fanout', result);
 
 const rows = [...nodeSteps.map((s) => ['node hub', s] as const), ...doSteps.map((s) => ['durable object', s] as const)].map(([target, s]) => [
   target,

@@ -8,14 +8,13 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
 import { newId } from '@mytaek1/contracts';
 import { migrateToLatest } from '@mytaek1/edge-api/migrations';
 import type { openConfiguredDatabase } from '@mytaek1/edge-api/node';
-import { BACKENDS, type BackendName, infrastructure, percentile, repoRoot, startEdgeApi, stop } from './lib/infrastructure.ts';
+import { BACKENDS, type BackendName, infrastructure, percentile, startEdgeApi, stop } from './lib/infrastructure.ts';
+import { writeBenchResult } from './lib/results.ts';
 
 const BUYERS = Number(process.env.BUYERS ?? 5000);
 const UNITS = Number(process.env.UNITS ?? 100);
@@ -199,8 +198,7 @@ const result = {
   throughput_ratio_by_backend: ratios,
   min_throughput_ratio: Math.min(...ratios.map((r) => r.ratio)),
 };
-mkdirSync(join(repoRoot, 'bench', 'results'), { recursive: true });
-writeFileSync(join(repoRoot, 'bench', 'results', 'checkout-burst.json'), `${JSON.stringify(result, null, 2)}\n`);
+writeBenchResult('checkout-burst', result);
 
 const rows = [...runs, ...supplementary].map((r) => [r.backend, r.design === 'lock-per-product' ? `lock (${r.lock})` : r.design, r.orders, r.oversold, r.sold_out, r.errors, r.throughput_per_s, r.p50_ms, r.p99_ms, r.duration_ms]);
 const header = ['backend', 'design', 'orders', 'oversold', 'sold out', 'errors', 'decided/s', 'p50 ms', 'p99 ms', 'total ms'];

@@ -17,7 +17,7 @@
  * VISITS_FROM_HOME (10), VISITS_OVER_NETWORK (10), RTT_MS (60).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ShowList } from '@mytaek1/contracts';
@@ -29,8 +29,8 @@ import { assertMediaEnvironment, startSfuProcess, type SfuProcess } from '../sfu
 import { buildWebIfStale, startWebServer } from '../web/src/testing/e2e-stack.ts';
 import { DelayProxy } from './lib/DelayProxy.ts';
 import { inNetworkNamespace } from './lib/networkNamespace.ts';
+import { writeBenchResult } from './lib/results.ts';
 
-const repoRoot = join(import.meta.dirname, '..');
 const scriptPath = join(import.meta.dirname, 'first-frame.ts');
 
 await inNetworkNamespace(scriptPath, main);
@@ -232,8 +232,7 @@ async function main(): Promise<void> {
       load_average: { start: Math.round(loadAtStart * 10) / 10, end: Math.round(loadavg()[0]! * 10) / 10 },
       duration_s: Math.round((performance.now() - startedAt) / 1000),
     };
-    mkdirSync(join(repoRoot, 'bench', 'results'), { recursive: true });
-    writeFileSync(join(repoRoot, 'bench', 'results', 'first-frame.json'), `${JSON.stringify(result, null, 2)}\n`);
+    writeBenchResult('first-frame', result);
     console.log('');
     console.log('opening the live show page → first video frame (fresh browser each visit)');
     console.log(`samples ${result.samples}   p50 ${result.first_frame_p50_ms} ms   p95 ${result.first_frame_p95_ms} ms   max ${result.first_frame_max_ms} ms   (page ready p50 ${result.dom_content_loaded_p50_ms} ms)`);

@@ -18,7 +18,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { issueToken, newId, type PeerRole } from '@mytaek1/contracts';
@@ -34,8 +34,8 @@ import { type ClockPage, serveClockPage } from './lib/clockPage.ts';
 import { inNetworkNamespace } from './lib/networkNamespace.ts';
 import { fmt, quantile, round1 } from './lib/stats.ts';
 import { COLS, decode, elapsedSince, ROWS, type Measurement } from './webrtc-latency/clock.ts';
+import { writeBenchResult } from './lib/results.ts';
 
-const repoRoot = join(import.meta.dirname, '..');
 const scriptPath = join(import.meta.dirname, 'hls-latency.ts');
 
 await inNetworkNamespace(scriptPath, main);
@@ -197,8 +197,7 @@ async function main(): Promise<void> {
       duration_s: round1((performance.now() - startedAt) / 1000),
       load_average: { start: round1(loadAtStart), end: round1(loadavg()[0]!), cores: availableParallelism() },
     };
-    mkdirSync(join(repoRoot, 'bench', 'results'), { recursive: true });
-    writeFileSync(join(repoRoot, 'bench', 'results', 'hls-latency.json'), `${JSON.stringify(result, null, 2)}\n`);
+    writeBenchResult('hls-latency', result);
 
     console.log('');
     console.log('path                                      samples    p50 ms    p95 ms    p99 ms    min    max');

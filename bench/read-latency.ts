@@ -4,11 +4,10 @@
  * driver over its WebSocket protocol to PostgreSQL. The edge API runs as its own process; requests
  * are sequential, so each figure is one request's full path. Writes bench/results/read-latency.json.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { Agent, get } from 'node:http';
 import { cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
-import { type BackendName, BACKENDS, infrastructure, percentile, repoRoot, startEdgeApi, stop } from './lib/infrastructure.ts';
+import { type BackendName, BACKENDS, infrastructure, percentile, startEdgeApi, stop } from './lib/infrastructure.ts';
+import { writeBenchResult } from './lib/results.ts';
 
 const REQUESTS = Number(process.env.REQUESTS ?? 500);
 const WARM_UP = 50;
@@ -54,7 +53,6 @@ for (const backend of BACKENDS) {
 }
 
 const result = { benchmark: 'read-latency', date: new Date().toISOString(), machine: `${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`, path: 'GET /v1/shows/{id}', runs };
-mkdirSync(join(repoRoot, 'bench', 'results'), { recursive: true });
-writeFileSync(join(repoRoot, 'bench', 'results', 'read-latency.json'), `${JSON.stringify(result, null, 2)}\n`);
+writeBenchResult('read-latency', result);
 console.log(`\nread-latency: ${REQUESTS} sequential GET /v1/shows/{id} per driver path\n`);
 for (const run of runs) console.log(`${run.driver.padEnd(52)}  p50 ${String(run.p50_ms).padStart(6)} ms   p95 ${String(run.p95_ms).padStart(6)} ms`);

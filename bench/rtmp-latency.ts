@@ -24,7 +24,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,8 +40,8 @@ import { type ClockPage, serveClockPage } from './lib/clockPage.ts';
 import { inNetworkNamespace } from './lib/networkNamespace.ts';
 import { fmt, quantile, round1, roundAll } from './lib/stats.ts';
 import { COLS, encode, ROWS, type Measurement } from './webrtc-latency/clock.ts';
+import { writeBenchResult } from './lib/results.ts';
 
-const repoRoot = join(import.meta.dirname, '..');
 const scriptPath = join(import.meta.dirname, 'rtmp-latency.ts');
 
 type Variant = 'documented' | 'defaults';
@@ -269,8 +269,7 @@ async function main(): Promise<void> {
       duration_s: round1((performance.now() - startedAt) / 1000),
       load_average: { start: round1(loadAtStart), end: round1(loadavg()[0]!), cores: availableParallelism() },
     };
-    mkdirSync(join(repoRoot, 'bench', 'results'), { recursive: true });
-    writeFileSync(join(repoRoot, 'bench', 'results', 'rtmp-latency.json'), `${JSON.stringify(result, null, 2)}\n`);
+    writeBenchResult('rtmp-latency', result);
 
     console.log('');
     console.log('OBS encoder settings                          samples    p50 ms    p95 ms    p99 ms    min    max');

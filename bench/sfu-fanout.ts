@@ -29,12 +29,13 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker as Thread } from 'node:worker_threads';
 import type * as mediasoupTypes from 'mediasoup/types';
+import { writeBenchResult } from './lib/results.ts';
 
 const repoRoot = join(import.meta.dirname, '..');
 const FFMPEG = '/usr/bin/ffmpeg';
@@ -479,8 +480,7 @@ try {
     steps,
     duration_s: Math.round((performance.now() - startedAt) / 1000),
   };
-  mkdirSync(join(repoRoot, 'bench', 'results'), { recursive: true });
-  writeFileSync(join(repoRoot, 'bench', 'results', 'sfu-fanout.json'), `${JSON.stringify(result, null, 2)}\n`);
+  writeBenchResult('sfu-fanout', result);
 
   console.log(`\nsfu-fanout: one mediasoup worker, one producer (${result.source.measured_ingress_kbps} kbps in), plain RTP consumers on loopback`);
   console.log('consumers  viewers   loss %   worker CPU %   CPU %/consumer   egress Mbit/s   drops (worker in / receivers)   bench CPU %');

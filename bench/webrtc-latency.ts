@@ -18,7 +18,7 @@
  * top layer), SIMULCAST (1; 0 publishes one stream through the sfu, to tell the sfu's cost from simulcast's).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { issueToken, newId, type PeerRole } from '@mytaek1/contracts';
@@ -29,8 +29,8 @@ import { type ClockPage, serveClockPage } from './lib/clockPage.ts';
 import { inNetworkNamespace } from './lib/networkNamespace.ts';
 import { fmt, quantile, round1, roundAll } from './lib/stats.ts';
 import type { Measurement } from './webrtc-latency/clock.ts';
+import { writeBenchResult } from './lib/results.ts';
 
-const repoRoot = join(import.meta.dirname, '..');
 const scriptPath = join(import.meta.dirname, 'webrtc-latency.ts');
 
 // ---------------------------------------------------------------- into the namespace first
@@ -209,8 +209,7 @@ async function main(): Promise<void> {
       /** One-minute load averages when sampling started and ended: the numbers are only comparable on a quiet machine. */
       load_average: { start: round1(loadAtStart), end: round1(loadavg()[0]!), cores: availableParallelism() },
     };
-    mkdirSync(join(repoRoot, 'bench', 'results'), { recursive: true });
-    writeFileSync(join(repoRoot, 'bench', 'results', 'webrtc-latency.json'), `${JSON.stringify(result, null, 2)}\n`);
+    writeBenchResult('webrtc-latency', result);
 
     console.log('');
     console.log('path                          samples    p50 ms    p95 ms    p99 ms    min    max');
