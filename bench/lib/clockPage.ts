@@ -3,11 +3,10 @@
  * media code and the canvas clock) behind a <video id="remote"> and a <canvas id="clock">, served on
  * 127.0.0.1 until `close()`.
  */
-import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { freePort } from '@mytaek1/test-support';
+import { servePage } from '@mytaek1/test-support';
 
 export interface ClockPage {
   url: string;
@@ -28,19 +27,5 @@ export async function serveClockPage({ entry, title, workDir, videoSize = '320px
   const html = `<!doctype html><meta charset="utf-8"><title>${title}</title>
 <style>body{margin:0;background:#222}video{width:${videoSize};display:block;background:#000}canvas{width:320px;height:180px}</style>
 <video id="remote" autoplay muted playsinline></video><canvas id="clock"></canvas><script type="module" src="/page.js"></script>`;
-  const pageJs = readFileSync(join(workDir, 'page.js'));
-  const server = createServer((request, response) => {
-    if (request.url === '/page.js') response.writeHead(200, { 'content-type': 'text/javascript' }).end(pageJs);
-    else response.writeHead(200, { 'content-type': 'text/html' }).end(html);
-  });
-  const port = await freePort();
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return servePage(html, { '/page.js': readFileSync(join(workDir, 'page.js')) });
 }

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
+import { servePage } from '@mytaek1/test-support';
 
 /**
  * A page for Chromium that publishes and watches with medooze's `whip-whep` clients (WHIPClient,
@@ -120,26 +119,5 @@ export type ViewerStats = {
 
 export async function startWhipWhepPage(): Promise<{ url: string; close(): Promise<void> }> {
   const [whip, whep] = await Promise.all([readFile(WHIP_JS, 'utf8'), readFile(WHEP_JS, 'utf8')]);
-  const server = createServer((request, response) => {
-    const body = request.url === '/whip.js' ? whip : request.url === '/whep.js' ? whep : request.url === '/' ? PAGE : undefined;
-    if (request.url === '/favicon.ico') {
-      response.writeHead(204).end();
-      return;
-    }
-    if (body === undefined) {
-      response.writeHead(404).end();
-      return;
-    }
-    response.writeHead(200, { 'content-type': request.url === '/' ? 'text/html; charset=utf-8' : 'text/javascript; charset=utf-8' }).end(body);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return servePage(PAGE, { '/whip.js': whip, '/whep.js': whep });
 }

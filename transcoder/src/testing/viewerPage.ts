@@ -1,7 +1,6 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { servePage } from '@mytaek1/test-support';
 
 /** What the page reports of its player. */
 export interface PlayerStats {
@@ -80,18 +79,5 @@ export async function startViewerPage(): Promise<{ url: string; close(): Promise
   });
   const script = bundle.outputFiles[0]?.text ?? '';
   const html = `<!doctype html><meta charset="utf-8"><title>player</title><script>${PEER_CONNECTION_SPY}</script><script type="module" src="/player.js"></script>`;
-  const server: Server = createServer((request, response) => {
-    if (request.url === '/player.js') response.writeHead(200, { 'content-type': 'text/javascript' }).end(script);
-    else response.writeHead(200, { 'content-type': 'text/html' }).end(html);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return servePage(html, { '/player.js': script });
 }
